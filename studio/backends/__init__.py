@@ -1,0 +1,29 @@
+"""Generation backends: the contract and the registry (``animatic``, ``comfyui``)."""
+
+from studio.backends._base import (
+    Backend,
+    CharacterInShot,
+    DialogueLine,
+    ProgressCallback,
+    ProgressEvent,
+    SceneContext,
+    SegmentRequest,
+    SegmentResult,
+    available_backends,
+    create_backend,
+    register_backend,
+)
+
+__all__ = [
+    "Backend",
+    "CharacterInShot",
+    "DialogueLine",
+    "ProgressCallback",
+    "ProgressEvent",
+    "SceneContext",
+    "SegmentRequest",
+    "SegmentResult",
+    "available_backends",
+    "create_backend",
+    "register_backend",
+]

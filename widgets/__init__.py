@@ -1,0 +1,3 @@
+"""ipywidgets panels for Anime Studio (JupyterLab and Voila)."""
+
+__all__: list[str] = []
