@@ -67,7 +67,9 @@ class ScreenplayIssue:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
+        if self.location:
+            return f"{where}: {self.location}: {self.message}"
+        return f"{where}: {self.message}"
 
 
 class ScreenplayError(StudioError):
