@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/studio demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check studio widgets tests benchmarks
+	$(PY) -m ruff check studio widgets db tests benchmarks
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""Storage: the ORM models, the database handle and its migrations."""
