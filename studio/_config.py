@@ -122,8 +122,7 @@ def normalise_database_url(url: str) -> str:
             return "postgresql+psycopg://" + url[len(prefix) :]
     if not url.startswith(("sqlite:", "postgresql+psycopg:")):
         raise ConfigurationError(
-            "STUDIO_DATABASE_URL must be a sqlite:/// or postgresql:// URL, "
-            f"got {mask_password(url)!r}"
+            f"STUDIO_DATABASE_URL must be a sqlite:/// or postgresql:// URL, got {mask_password(url)!r}"
         )
     return url
 

@@ -99,9 +99,21 @@ def _run_local_server(bindir: Path) -> Iterator[PostgresServer]:
         os.chown(sockets, entry.pw_uid, entry.pw_gid)
     port = _free_port()
     subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-         "--encoding=UTF8", "--locale=C", "--no-sync"],
-        check=True, capture_output=True, user=run_as, cwd=root,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        user=run_as,
+        cwd=root,
     )
     options = (
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
@@ -111,7 +123,10 @@ def _run_local_server(bindir: Path) -> Iterator[PostgresServer]:
     # -w waits until the server accepts connections: no sleeping.
     subprocess.run(
         [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start"],
-        check=True, capture_output=True, user=run_as, cwd=root,
+        check=True,
+        capture_output=True,
+        user=run_as,
+        cwd=root,
     )
     try:
         yield PostgresServer(
@@ -121,6 +136,8 @@ def _run_local_server(bindir: Path) -> Iterator[PostgresServer]:
     finally:
         subprocess.run(
             [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
-            capture_output=True, user=run_as, cwd=root,
+            capture_output=True,
+            user=run_as,
+            cwd=root,
         )
         shutil.rmtree(root, ignore_errors=True)

@@ -43,15 +43,25 @@ def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any
 def global_options(func: F) -> F:
     """``--home``, ``--database-url`` and ``--json``, accepted before or after the command."""
     func = click.option(
-        "--json", "json_", is_flag=True, expose_value=False, callback=_store_json,
+        "--json",
+        "json_",
+        is_flag=True,
+        expose_value=False,
+        callback=_store_json,
         help="Print one JSON document on stdout.",
     )(func)
     func = click.option(
-        "--database-url", expose_value=False, callback=_store_global, metavar="URL",
+        "--database-url",
+        expose_value=False,
+        callback=_store_global,
+        metavar="URL",
         help="Database URL (overrides STUDIO_DATABASE_URL).",
     )(func)
     func = click.option(
-        "--home", expose_value=False, callback=_store_global, metavar="DIR",
+        "--home",
+        expose_value=False,
+        callback=_store_global,
+        metavar="DIR",
         help="Studio home folder (overrides STUDIO_HOME).",
     )(func)
     return func

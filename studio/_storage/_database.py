@@ -56,9 +56,7 @@ class Database:
             raise StorageError(f"the database refused a change: {error.orig}") from error
         except DBAPIError as error:
             session.rollback()
-            raise StorageError(
-                f"database error on {self.display_url}: {error.orig}"
-            ) from error
+            raise StorageError(f"database error on {self.display_url}: {error.orig}") from error
         except SQLAlchemyError as error:
             session.rollback()
             raise StorageError(f"database error on {self.display_url}: {error}") from error

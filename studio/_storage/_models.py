@@ -66,9 +66,7 @@ class Base(DeclarativeBase):
 
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime, default=utcnow, onupdate=utcnow, nullable=False
-    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
 class ProjectModel(Timestamps, Base):
@@ -93,11 +91,15 @@ class ProjectModel(Timestamps, Base):
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
     episodes: Mapped[list[EpisodeModel]] = relationship(
-        back_populates="project", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="project",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="EpisodeModel.episode_number",
     )
     characters: Mapped[list[CharacterModel]] = relationship(
-        back_populates="project", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="project",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="CharacterModel.id",
     )
 
@@ -197,8 +199,10 @@ class SceneModel(Timestamps, Base):
 
     episode: Mapped[EpisodeModel | None] = relationship(back_populates="scenes")
     segments: Mapped[list[SegmentModel]] = relationship(
-        back_populates="scene", order_by="SegmentModel.segment_number",
-        cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="scene",
+        order_by="SegmentModel.segment_number",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
 

@@ -12,9 +12,17 @@ from studio._storage._database import Database, open_database
 from studio._storage._models import Base
 
 EXPECTED_TABLES = {
-    "production_jobs", "anime_characters", "workflow_configs", "movie_projects",
-    "movie_episodes", "movie_scenes", "generation_segments", "character_scene_memory",
-    "story_state_memory", "visual_style_memory", "generation_quality_feedback",
+    "production_jobs",
+    "anime_characters",
+    "workflow_configs",
+    "movie_projects",
+    "movie_episodes",
+    "movie_scenes",
+    "generation_segments",
+    "character_scene_memory",
+    "story_state_memory",
+    "visual_style_memory",
+    "generation_quality_feedback",
 }
 
 

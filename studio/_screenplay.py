@@ -1,0 +1,417 @@
+"""The screenplay format: a YAML (or JSON) file that describes a whole show.
+
+``load_screenplay(path)`` parses and validates it and returns a :class:`Screenplay`;
+every problem is reported at once as a :class:`studio.ScreenplayError` whose lines read
+``show.yaml:42: episodes[0].scenes[3].characters[1]: unknown character 'Lunna' (did you
+mean 'Luna'?)``. The import into the database lives in ``_importer.py``.
+
+Scene numbers are unique within the whole project, as in a shooting script (and in the
+seed's schema): memory flows from scene N to scene N + 1 across episode boundaries.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from studio._exceptions import ScreenplayError, ScreenplayIssue
+
+__all__ = [
+    "CameraSpec",
+    "CharacterInScene",
+    "CharacterSpec",
+    "DefaultsSpec",
+    "DialogueSpec",
+    "EpisodeSpec",
+    "LoraSpec",
+    "SceneSpec",
+    "Screenplay",
+    "load_screenplay",
+    "parse_screenplay",
+    "validate_screenplay_data",
+]
+
+Transition = Literal["cut", "fade", "dissolve", "wipe"]
+CameraMovement = Literal["static", "pan", "tilt", "zoom", "dolly"]
+Facing = Literal["left", "right", "camera", "away"]
+Pacing = Literal["slow", "medium", "fast", "frantic"]
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+
+
+def _colour(value: str) -> str:
+    if not isinstance(value, str) or not _HEX.match(value.strip()):
+        raise ValueError(f"bad colour {value!r}: write it as #rrggbb, e.g. #3a6ea5")
+    value = value.strip().lower()
+    if len(value) == 4:  # #abc -> #aabbcc
+        value = "#" + "".join(c * 2 for c in value[1:])
+    return value
+
+
+def _dimension(value: int) -> int:
+    if value % 8 != 0:
+        lower = value - value % 8
+        raise ValueError(f"{value} is not a multiple of 8; use {lower or 8} or {lower + 8}")
+    if value > 4096:
+        raise ValueError(f"{value} is above the 4096 maximum")
+    return value
+
+
+Colour = Annotated[str, AfterValidator(_colour)]
+Dimension = Annotated[int, Field(gt=0), AfterValidator(_dimension)]
+Text = Annotated[str, Field(max_length=10_000)]
+
+
+class _Spec(BaseModel):
+    # Typos must be caught, not ignored: `duratoin: 5` is an error, not a default.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LoraSpec(_Spec):
+    name: str = Field(min_length=1)
+    strength: float = Field(default=0.8, ge=0.0, le=2.0)
+    family: str = Field(
+        default="sdxl", min_length=1, description="sd15, sdxl, pony, illustrious, hunyuan_video, wan, ltxv…"
+    )
+
+
+class CharacterSpec(_Spec):
+    name: str = Field(min_length=1, max_length=255)
+    description: Text = ""
+    prompt: Text = ""  # prompt tokens that always describe this character
+    negative: Text = ""  # negative tokens
+    outfit: str = ""  # default outfit, until a scene says otherwise
+    hair: str = ""
+    accessories: list[str] = Field(default_factory=list)
+    palette: list[Colour] = Field(default_factory=list)
+    reference_images: list[str] = Field(default_factory=list)
+    lora: LoraSpec | None = None
+
+
+def _name_only(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class CharacterInScene(_Spec):
+    name: str = Field(min_length=1)
+    outfit: str = ""
+    hair: str = ""
+    accessories: list[str] = Field(default_factory=list)
+    expression: str = ""
+    pose: str = ""
+    position: str = "center"
+    facing: Facing = "camera"
+    action: str = ""
+    exits: bool = False  # leaves during this scene: nothing is carried to the next
+
+
+class CameraSpec(_Spec):
+    angle: str = "medium"
+    movement: CameraMovement = "static"
+
+
+class DialogueSpec(_Spec):
+    speaker: str = Field(min_length=1)
+    line: str = Field(min_length=1)
+
+
+class SceneSpec(_Spec):
+    number: int = Field(gt=0)
+    title: str = ""
+    description: Text = ""
+    location: str = ""
+    time_of_day: str = ""
+    weather: str = ""
+    mood: str = ""
+    duration: float = Field(gt=0, le=3600, description="seconds")
+    characters: list[Annotated[CharacterInScene, BeforeValidator(_name_only)]] = Field(default_factory=list)
+    camera: CameraSpec = Field(default_factory=CameraSpec)
+    lighting: str = ""
+    style: list[str] = Field(default_factory=list)
+    negative: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)  # one per segment; the last repeats
+    dialogue: list[DialogueSpec] = Field(default_factory=list)
+    transition: Transition = "cut"  # into the next scene
+    tension: float = Field(default=0.5, ge=0.0, le=1.0)
+    pacing: Pacing = "medium"
+    story_beat: str = ""
+
+
+class EpisodeSpec(_Spec):
+    number: int = Field(gt=0)
+    title: str = ""
+    synopsis: Text = ""
+    scenes: list[SceneSpec] = Field(default_factory=list)
+
+
+class DefaultsSpec(_Spec):
+    fps: int = Field(default=24, ge=1, le=120)
+    width: Dimension = 768
+    height: Dimension = 512
+    style_preset: str = "anime"
+    negative_prompt: str = "low quality, blurry, distorted, deformed"
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    quality: dict[str, float] = Field(default_factory=dict)  # thresholds, see README
+
+
+class Screenplay(_Spec):
+    title: str = Field(min_length=1, max_length=255)
+    description: Text = ""
+    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    characters: list[CharacterSpec] = Field(default_factory=list)
+    episodes: list[EpisodeSpec] = Field(default_factory=list)
+
+    def character(self, name: str) -> CharacterSpec:
+        return next(c for c in self.characters if c.name == name)
+
+    def scenes(self) -> Iterable[tuple[EpisodeSpec, SceneSpec]]:
+        for episode in self.episodes:
+            for scene in episode.scenes:
+                yield episode, scene
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_screenplay(path: str | Path, *, check_files: bool = True) -> Screenplay:
+    """Read, parse and validate a screenplay file.
+
+    Args:
+        path: A ``.yaml``/``.yml`` or ``.json`` file.
+        check_files: Check that reference images exist (relative paths are relative to
+            the screenplay's folder).
+
+    Raises:
+        ScreenplayError: listing every problem with file, line and YAML path.
+    """
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ScreenplayError(
+            [ScreenplayIssue(shown, None, "", f"cannot read the file: {reason}")]
+        ) from error
+    return parse_screenplay(text, source=shown, base_dir=Path(path).parent if check_files else None)
+
+
+def parse_screenplay(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> Screenplay:
+    """Parse screenplay text (YAML or JSON). ``base_dir`` enables reference-image checks."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        problem = error.problem or error.context or "syntax error"
+        raise ScreenplayError([ScreenplayIssue(source, line, "", f"invalid YAML: {problem}")]) from error
+    except yaml.YAMLError as error:
+        raise ScreenplayError([ScreenplayIssue(source, None, "", f"invalid YAML: {error}")]) from error
+    lines = _line_index(root)
+    return validate_screenplay_data(data, source=source, lines=lines, base_dir=base_dir)
+
+
+def validate_screenplay_data(
+    data: Any,
+    *,
+    source: str = "<data>",
+    lines: Mapping[tuple[Any, ...], int] | None = None,
+    base_dir: Path | None = None,
+) -> Screenplay:
+    """Validate already-parsed data: the one gate every screenplay change goes through
+    (file imports and assistant proposals alike)."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ScreenplayError(
+            [ScreenplayIssue(source, 1, "", f"a screenplay must be a mapping with a title, got {kind}")]
+        )
+    try:
+        screenplay = Screenplay.model_validate(data)
+    except ValidationError as error:
+        issues = [_issue_from_pydantic(e, source, lines) for e in error.errors()]
+        raise ScreenplayError(sorted(issues, key=lambda issue: issue.line or 0)) from None
+    issues = [
+        ScreenplayIssue(source, _line_for(loc, lines), _format_loc(loc), message)
+        for loc, message in _cross_check(screenplay, base_dir)
+    ]
+    if issues:
+        raise ScreenplayError(issues)
+    return screenplay
+
+
+def _cross_check(play: Screenplay, base_dir: Path | None) -> Iterable[tuple[tuple[Any, ...], str]]:
+    names = [c.name for c in play.characters]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            yield ("characters", i, "name"), f"duplicate character {name!r}"
+    for i, character in enumerate(play.characters):
+        for j, image in enumerate(character.reference_images):
+            if base_dir is not None and not (base_dir / image).expanduser().is_file():
+                yield (
+                    ("characters", i, "reference_images", j),
+                    f"reference image {image!r} does not exist (paths are relative to the screenplay)",
+                )
+    seen_episodes: set[int] = set()
+    seen_scenes: dict[int, tuple[Any, ...]] = {}
+    for e, episode in enumerate(play.episodes):
+        if episode.number in seen_episodes:
+            yield ("episodes", e, "number"), f"duplicate episode number {episode.number}"
+        seen_episodes.add(episode.number)
+        for s, scene in enumerate(episode.scenes):
+            here = ("episodes", e, "scenes", s)
+            if scene.number in seen_scenes:
+                first = _format_loc(seen_scenes[scene.number])
+                yield (
+                    here + ("number",),
+                    (
+                        f"duplicate scene number {scene.number} (also used by {first}); "
+                        "scene numbers are unique within the project"
+                    ),
+                )
+            seen_scenes.setdefault(scene.number, here)
+            present: set[str] = set()
+            for c, character in enumerate(scene.characters):
+                if character.name not in names:
+                    yield here + ("characters", c), _unknown("character", character.name, names)
+                elif character.name in present:
+                    yield here + ("characters", c), f"character {character.name!r} is listed twice"
+                present.add(character.name)
+
+
+def _unknown(kind: str, value: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {kind} {value!r} (did you mean {close[0]!r}?)"
+    listed = ", ".join(repr(k) for k in known) if known else f"no {kind}s are defined"
+    return f"unknown {kind} {value!r}; known: {listed}"
+
+
+# ------------------------------------------------------------------------ error text
+
+
+def _issue_from_pydantic(error: Any, source: str, lines: Mapping[tuple[Any, ...], int]) -> ScreenplayIssue:
+    loc = tuple(error["loc"])
+    # A BeforeValidator-wrapped list item adds a function name to loc; drop it.
+    loc = tuple(part for part in loc if not (isinstance(part, str) and part.startswith("function-")))
+    field = str(loc[-1]) if loc else "value"
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "missing":
+        message = f"missing required field '{field}'"
+    elif kind == "extra_forbidden":
+        message = f"unknown field '{field}'"
+        parent_model = _model_at(loc[:-1])
+        if parent_model is not None:
+            close = difflib.get_close_matches(field, list(parent_model.model_fields), n=1)
+            if close:
+                message += f" (did you mean '{close[0]}'?)"
+    elif kind == "literal_error":
+        expected = ctx.get("expected", "").replace("'", "")
+        message = f"unknown {field} {value!r}; use one of: {expected.replace(' or ', ', ')}"
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        words = {
+            "greater_than": "greater than",
+            "greater_than_equal": "at least",
+            "less_than": "less than",
+            "less_than_equal": "at most",
+        }[kind]
+        limit = next(iter(ctx.values()), "")
+        limit = f"{limit:g}" if isinstance(limit, float) else limit
+        message = f"{field} must be {words} {limit}, got {value!r}"
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        message = f"{field} must be a whole number, got {value!r}"
+    elif kind in ("float_parsing", "float_type"):
+        message = f"{field} must be a number, got {value!r}"
+    elif kind in ("string_type",):
+        message = f"{field} must be text, got {value!r}"
+    elif kind in ("list_type",):
+        message = f"{field} must be a list, got {type(value).__name__}"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        message = f"{field} must be a mapping of fields, got {value!r}"
+    elif kind in ("bool_parsing", "bool_type"):
+        message = f"{field} must be true or false, got {value!r}"
+    elif kind == "string_too_short":
+        message = f"{field} must not be empty"
+    elif kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        if field in ("width", "height"):
+            message = f"{field} {message}"
+    else:
+        message = f"{field}: {error['msg']}"
+    return ScreenplayIssue(source, _line_for(loc, lines), _format_loc(loc), message)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that lives at ``loc`` (for did-you-mean on unknown fields)."""
+    model: type[BaseModel] = Screenplay
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        found = None
+        for candidate in _types_in(field.annotation):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found = candidate
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _types_in(annotation: Any) -> Iterable[Any]:
+    yield annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        yield from _types_in(arg)
+    origin_meta = getattr(annotation, "__origin__", None)
+    if origin_meta is not None:
+        yield origin_meta
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_for(loc: tuple[Any, ...], lines: Mapping[tuple[Any, ...], int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _line_index(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
+    """Map every YAML path (keys and list indexes) to its 1-based line number."""
+    index: dict[tuple[Any, ...], int] = {}
+
+    def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
+        index.setdefault(path, current.start_mark.line + 1)
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                key = key_node.value
+                index[path + (key,)] = key_node.start_mark.line + 1
+                walk(value_node, path + (key,))
+                index[path + (key,)] = key_node.start_mark.line + 1
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                walk(item, path + (i,))
+
+    if node is not None:
+        walk(node, ())
+    return index
