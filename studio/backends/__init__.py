@@ -1,5 +1,7 @@
 """Generation backends: the contract and the registry (``animatic``, ``comfyui``)."""
 
+from studio.backends._animatic import AnimaticBackend
+from studio.backends._animatic_render import render_still
 from studio.backends._base import (
     Backend,
     CharacterInShot,
@@ -15,6 +17,7 @@ from studio.backends._base import (
 )
 
 __all__ = [
+    "AnimaticBackend",
     "Backend",
     "CharacterInShot",
     "DialogueLine",
@@ -26,4 +29,5 @@ __all__ = [
     "available_backends",
     "create_backend",
     "register_backend",
+    "render_still",
 ]
