@@ -3,8 +3,6 @@
 The public API is what ``__all__`` lists; everything else lives in private modules.
 """
 
-from __future__ import annotations
-
 from studio._config import Settings, load_settings
 from studio._exceptions import (
     AnalysisError,
@@ -18,6 +16,9 @@ from studio._exceptions import (
     StorageError,
     StudioError,
 )
+from studio._importer import ImportSummary
+from studio._screenplay import Screenplay, load_screenplay
+from studio._studio import Studio
 
 __version__ = "0.1.0"
 
@@ -30,10 +31,14 @@ __all__ = [
     "SchemaOutdatedError",
     "ScreenplayError",
     "ScreenplayIssue",
+    "ImportSummary",
+    "Screenplay",
     "Settings",
     "StorageError",
+    "Studio",
     "StudioError",
     "__version__",
+    "load_screenplay",
     "load_settings",
 ]
 

@@ -91,7 +91,7 @@ def load_settings(
 
     return Settings(
         home=home_path,
-        database_url=database_url or _database_url(env, home_path),
+        database_url=normalise_database_url(database_url) if database_url else _database_url(env, home_path),
         comfyui_urls=_comfyui_urls(env),
         llm_url=env.get("STUDIO_LLM_URL") or None,
         llm_models=_llm_models(env),

@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from studio._cli._common import StudioGroup, global_options
+from studio._cli._common import StudioGroup, adopt, global_options
 
 __all__ = ["main"]
 
@@ -27,4 +27,4 @@ def main() -> None:
 
 for _name in COMMAND_MODULES:
     for _command in importlib.import_module(_name).COMMANDS:
-        main.add_command(_command)
+        main.add_command(adopt(_command))

@@ -7,12 +7,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from studio._config import Settings, load_settings
 from studio._exceptions import StudioError
+
+if TYPE_CHECKING:
+    from studio._studio import Studio
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,14 +76,13 @@ def _store_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool
     return value
 
 
-class StudioCommand(click.Command):
-    """A command that also takes the global options and maps studio errors to exit codes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        global_options(self)  # type: ignore[arg-type]
+class StudioGroup(click.Group):
+    """The top-level group maps studio errors to exit codes for every subcommand."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        ctx.ensure_object(CliState)
+        if ctx.parent is not None:
+            return super().invoke(ctx)
         try:
             return super().invoke(ctx)
         except StudioError as error:
@@ -91,13 +93,16 @@ class StudioCommand(click.Command):
             ctx.exit(130)
 
 
-class StudioGroup(click.Group):
-    command_class = StudioCommand
-    group_class = type  # subgroups are StudioGroups too
-
-    def invoke(self, ctx: click.Context) -> Any:
-        ctx.ensure_object(CliState)
-        return super().invoke(ctx)
+def adopt(command: click.Command) -> click.Command:
+    """Give a command (and a group's subcommands) the global options."""
+    names = {param.name for param in command.params}
+    if "home" not in names:
+        holder = global_options(lambda: None)
+        command.params.extend(getattr(holder, "__click_params__", []))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            adopt(sub)
+    return command
 
 
 def state() -> CliState:
@@ -122,3 +127,10 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+
+
+def open_studio() -> Studio:
+    """Open the studio named by the global options (a context manager that closes it)."""
+    from studio._studio import Studio
+
+    return Studio.open(settings=state().settings)

@@ -1,0 +1,85 @@
+"""The CLI end to end on the embedded database: parse, call, report, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from studio._cli import main
+from studio._studio import DEMO_SCREENPLAY
+
+
+def run(home: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--home", str(home), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["--help"]).exit_code == 0
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert command.help, f"{name} has no help text"
+
+
+def test_import_then_status_then_reimport(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path, "import", str(DEMO_SCREENPLAY))
+    assert code == 0
+    assert out.strip() == "Neon Tide: created 2 characters, 1 episodes, 3 scenes"
+    code, out, _ = run(tmp_path, "status")
+    assert code == 0 and "Neon Tide" in out and "Luna, Kai" in out
+    code, out, _ = run(tmp_path, "import", str(DEMO_SCREENPLAY))
+    assert out.strip() == "Neon Tide: nothing changed"
+
+
+def test_json_is_one_document_and_works_after_the_command(tmp_path: Path) -> None:
+    run(tmp_path, "import", str(DEMO_SCREENPLAY))
+    code, out, _ = run(tmp_path, "status", "--json")
+    assert code == 0
+    document = json.loads(out)
+    [project] = document["projects"]
+    assert [s["status"] for s in project["episodes"][0]["scenes"]] == ["pending"] * 3
+
+
+def test_a_bad_screenplay_exits_2_with_the_located_message(tmp_path: Path) -> None:
+    bad = tmp_path / "show.yaml"
+    bad.write_text("title: x\nepisodes: [{number: 1, scenes: [{number: 1, duration: -1}]}]\n")
+    code, out, err = run(tmp_path, "import", str(bad))
+    assert code == 2
+    assert out == ""
+    assert (
+        err.strip()
+        == f"error: {bad}:2: episodes[0].scenes[0].duration: duration must be greater than 0, got -1"
+    )
+
+
+def test_export_writes_a_file_that_reimports_unchanged(tmp_path: Path) -> None:
+    run(tmp_path, "import", str(DEMO_SCREENPLAY))
+    target = tmp_path / "export.yaml"
+    code, _, _ = run(tmp_path, "export", str(target))
+    assert code == 0
+    code, out, _ = run(tmp_path, "import", str(target), "--json")
+    assert json.loads(out)["changed"] is False
+
+
+def test_export_of_an_empty_studio_says_what_to_do(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "export")
+    assert code == 2
+    assert "run `studio import FILE` or `studio demo`" in err
+
+
+def test_db_upgrade_and_init(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path / "h", "db", "upgrade", "--json")
+    assert code == 0
+    assert json.loads(out)["from"] is None
+    code, out, _ = run(tmp_path / "h", "init")
+    assert code == 0 and "studio home:" in out
+
+
+def test_a_malformed_database_url_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--database-url", "mysql://x", "status"])
+    assert result.exit_code == 2
+    assert "must be a sqlite:/// or postgresql:// URL" in result.stderr
