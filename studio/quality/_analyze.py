@@ -1,0 +1,318 @@
+"""Streaming analysis of one video segment: the recipe.
+
+``analyze_video`` decodes the video once, frame by frame, and keeps only the last
+three frames' luma (the current one, the previous one for SSIM/flow/difference,
+and the one before for flicker). Everything else it keeps is a handful of numbers
+per frame, so memory stays bounded whatever the video's length.
+
+Per frame, at the analysis resolution (default: half the source):
+SSIM and mean absolute difference with the previous frame; DIS optical flow
+(ULTRAFAST preset) at half the source resolution or the analysis resolution if
+smaller, as mean magnitude in *source* pixels per frame; luma mean and std;
+Y'CbCr plane means. Every ``color_sample_every`` frames (and on the first and
+last): L*a*b* statistics and Laplacian-variance sharpness.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from studio._exceptions import AnalysisError
+from studio.quality._events import detect_events
+from studio.quality._frames import (
+    DecodedFrame,
+    LabStats,
+    VideoReader,
+    analysis_size,
+    color_size,
+    image_luma,
+    lab_stats,
+    load_rgb,
+    resize_area,
+)
+from studio.quality._metrics import SsimStream, laplacian_variance, mean_absolute_difference, ssim
+from studio.quality._scores import compute_scores, seed_scores
+from studio.quality._thresholds import QualityThresholds
+from studio.quality._types import ColorSample, FrameSeries, SeamAnalysis, VideoAnalysis
+
+__all__ = ["Engine", "analyze_video", "sharpness"]
+
+Engine = Literal["opencv", "torch", "auto"]
+Luma = npt.NDArray[np.uint8]
+
+_FLOW_SCALE = 0.5  # flow is measured at half the source resolution at most
+_SEAM_FRAMES = 3  # the previous last frame is compared with this many first frames
+_STD_FLOOR = 1.0  # L*a*b* std below this is treated as 1 when taking ratios
+
+
+class _PairEngine(Protocol):
+    name: str
+
+    def push(self, luma: Luma) -> float | None: ...
+    def mad(self, a: Luma, b: Luma) -> float: ...
+    def ssim(self, a: Luma, b: Luma) -> float: ...
+
+
+class _OpenCVEngine:
+    name = "opencv"
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self._stream = SsimStream(shape)
+
+    def push(self, luma: Luma) -> float | None:
+        return self._stream.push(luma)
+
+    def mad(self, a: Luma, b: Luma) -> float:
+        return mean_absolute_difference(a, b)
+
+    def ssim(self, a: Luma, b: Luma) -> float:
+        return ssim(a, b)
+
+
+def _make_engine(engine: Engine, shape: tuple[int, int]) -> _PairEngine:
+    if engine == "opencv":
+        return _OpenCVEngine(shape)
+    if engine not in ("torch", "auto"):
+        raise AnalysisError(f"unknown engine {engine!r}; use 'opencv', 'torch' or 'auto'")
+    from studio.quality._torch import TorchEngine, torch_device
+
+    device = torch_device(required=engine == "torch")
+    if device is None or (engine == "auto" and device != "cuda"):
+        # "auto" only prefers torch where it is faster: on a GPU.
+        return _OpenCVEngine(shape)
+    return TorchEngine(shape, device)
+
+
+def sharpness(image: Path | str | npt.NDArray[np.uint8], *, scale: float = 0.5) -> float:
+    """Laplacian variance of an image's luma at ``scale`` of its size.
+
+    Store segment 0's value and pass it to :func:`analyze_video` as
+    ``reference_sharpness`` (with the same ``scale``); ``VideoAnalysis.sharpness``
+    is measured the same way.
+
+    Args:
+        image: A PNG/JPEG path, an RGB ``uint8`` array or a 2-D luma array.
+        scale: Analysis scale, as for :func:`analyze_video`.
+
+    Raises:
+        AnalysisError: The image cannot be read, or ``scale`` is not in (0, 1].
+    """
+    _check_scale(scale)
+    if isinstance(image, Path | str):
+        image = load_rgb(image)
+    height, width = image.shape[:2]
+    size = analysis_size(width, height, scale)
+    luma = resize_area(image, size) if image.ndim == 2 else image_luma(image, size)
+    return laplacian_variance(luma)
+
+
+def _check_scale(scale: float) -> None:
+    if not 0.0 < scale <= 1.0:
+        raise AnalysisError(f"scale must be in (0, 1], got {scale}; 0.5 is half resolution")
+
+
+class _Flow:
+    """DIS optical flow between consecutive frames, as mean magnitude in source pixels."""
+
+    def __init__(self, analysis: tuple[int, int], source: tuple[int, int], scale: float) -> None:
+        self.size = analysis_size(*source, min(scale, _FLOW_SCALE))
+        self._resize = self.size != analysis
+        self._to_source = source[0] / self.size[0]
+        width, height = self.size
+        self._ring = [np.empty((height, width), np.uint8) for _ in range(2)]
+        # Zeros, not np.empty: OpenCV 5.0's DIS reads the output buffer it is given
+        # (results do not change) and crashes on the garbage floats np.empty can hold.
+        self._flow = np.zeros((height, width, 2), np.float32)
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._previous: Luma | None = None
+        self._count = 0
+
+    def push(self, luma: Luma) -> float | None:
+        if self._resize:
+            current = self._ring[self._count % 2]
+            cv2.resize(luma, self.size, dst=current, interpolation=cv2.INTER_AREA)
+        else:
+            current = luma  # the caller's ring keeps it valid for the next push
+        self._count += 1
+        previous, self._previous = self._previous, current
+        if previous is None:
+            return None
+        flow = self._dis.calc(previous, current, self._flow)
+        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
+        return float(cv2.mean(magnitude)[0]) * self._to_source
+
+
+def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
+    delta_e = math.dist(stats.mean, reference.mean)
+    ratio = max(
+        max(a, _STD_FLOOR) / max(b, _STD_FLOOR) for a, b in zip(stats.std, reference.std, strict=True)
+    )
+    inverse = max(
+        max(b, _STD_FLOOR) / max(a, _STD_FLOOR) for a, b in zip(stats.std, reference.std, strict=True)
+    )
+    return ColorSample(frame, stats.mean, stats.std, delta_e, max(ratio, inverse))
+
+
+def analyze_video(
+    path: Path | str,
+    *,
+    previous_last_frame: Path | str | None = None,
+    anchor_frame: Path | str | None = None,
+    reference_sharpness: float | None = None,
+    scale: float = 0.5,
+    engine: Engine = "opencv",
+    thresholds: QualityThresholds | None = None,
+) -> VideoAnalysis:
+    """Analyse every frame and the seam of one segment.
+
+    Args:
+        path: The segment's video file.
+        previous_last_frame: The previous segment's last frame (lossless PNG), to
+            measure the seam. ``None`` for a scene's first segment.
+        anchor_frame: The scene's anchor frame; colour drift is measured against it
+            (and flagged). Without it colour is compared with frame 0, unflagged.
+        reference_sharpness: Segment 0's sharpness (``VideoAnalysis.sharpness`` or
+            :func:`sharpness` at the same ``scale``); flags sharpness decay.
+        scale: Analysis resolution as a fraction of the source, in (0, 1]. 0.5 by
+            default; 1.0 is full resolution.
+        engine: ``"opencv"``; ``"torch"`` (SSIM and differences in torch, on CUDA when
+            available, same numbers within 1e-4); ``"auto"``: torch on a GPU, else OpenCV.
+        thresholds: The project's thresholds (defaults when ``None``).
+
+    Returns:
+        The per-frame series, seam and colour measurements, events and scores.
+
+    Raises:
+        AnalysisError: A file is missing or unreadable, the video has no frames,
+            ``scale`` is out of range, or torch was asked for and is not installed.
+    """
+    _check_scale(scale)
+    t = thresholds or QualityThresholds()
+    previous_rgb = load_rgb(previous_last_frame) if previous_last_frame is not None else None
+    anchor_rgb = load_rgb(anchor_frame) if anchor_frame is not None else None
+
+    with VideoReader(path, scale=scale) as reader:
+        width, height = reader.size
+        pairs = _make_engine(engine, (height, width))
+        flow = _Flow(reader.size, (reader.width, reader.height), scale)
+        colour_size = color_size(reader.width, reader.height)
+        series = FrameSeries()
+        samples: list[tuple[int, LabStats]] = []
+        seam_ssim: list[float] = []
+        seam_mad: list[float] = []
+        previous_luma: Luma | None = None
+        ring = [np.empty((height, width), np.uint8) for _ in range(3)]
+        luma: list[Luma] = []  # the last three frames, newest last
+        last: DecodedFrame | None = None
+
+        old_threads = cv2.getNumThreads()
+        # One OpenCV thread: the decoder's threads use the other core, and on small
+        # frames OpenCV's own threading costs more CPU than it saves.
+        cv2.setNumThreads(1)
+        try:
+            for decoded in reader.frames(ring):
+                k = decoded.index
+                luma = [*luma[-2:], decoded.luma]
+                if k == 0 and previous_rgb is not None:
+                    previous_luma = image_luma(previous_rgb, reader.size, reader.matrix)
+                if previous_luma is not None and k < _SEAM_FRAMES:
+                    seam_ssim.append(pairs.ssim(previous_luma, decoded.luma))
+                    seam_mad.append(pairs.mad(previous_luma, decoded.luma))
+                _measure(series, decoded, luma, pairs, flow)
+                if k % t.color_sample_every == 0:
+                    samples.append((k, lab_stats(decoded.rgb_small(colour_size))))
+                    series.sharpness[k] = laplacian_variance(decoded.luma)
+                last = decoded
+            if last is None:
+                raise AnalysisError(f"{reader.path} has no video frames")
+            if last.index % t.color_sample_every:
+                samples.append((last.index, lab_stats(last.rgb_small(colour_size))))
+                series.sharpness[last.index] = laplacian_variance(last.luma)
+        finally:
+            cv2.setNumThreads(old_threads)
+
+        if anchor_rgb is not None:
+            reference = lab_stats(resize_area(anchor_rgb, colour_size))
+        else:
+            reference = samples[0][1]
+        color_samples = [_compare(stats, reference, frame) for frame, stats in samples]
+
+        seam = _seam(series, seam_ssim, seam_mad, t) if seam_mad else None
+        measured = np.asarray(series.sharpness)
+        sharp = float(np.nanmedian(measured))
+        ratio = sharp / reference_sharpness if reference_sharpness else None
+        events = detect_events(
+            series,
+            t,
+            seam=seam,
+            color_samples=color_samples if anchor_rgb is not None else None,
+            sharpness_ratio=ratio,
+        )
+        scores = compute_scores(series, events, t, seam=seam, color_samples=color_samples)
+        flows = np.asarray(series.flow)[1:]
+        flow_mean = float(np.mean(flows)) if flows.size else math.nan
+        return VideoAnalysis(
+            path=str(reader.path),
+            frame_count=last.index + 1,
+            fps=reader.fps,
+            width=reader.width,
+            height=reader.height,
+            analysis_width=width,
+            analysis_height=height,
+            engine=pairs.name,
+            frames=series,
+            color_samples=color_samples,
+            color_reference="anchor" if anchor_rgb is not None else "first_frame",
+            seam=seam,
+            sharpness=sharp,
+            sharpness_ratio=ratio,
+            flow_mean=flow_mean,
+            flow_cv=float(np.std(flows)) / flow_mean if flow_mean else math.nan,
+            events=events,
+            scores=scores,
+            seed_scores=seed_scores(series),
+            thresholds=t,
+        )
+
+
+def _measure(
+    series: FrameSeries, decoded: DecodedFrame, luma: list[Luma], pairs: _PairEngine, flow: _Flow
+) -> None:
+    """Append frame ``decoded.index``'s measurements; ``luma`` holds the last 1-3 frames."""
+    current = decoded.luma
+    _mean, std = cv2.meanStdDev(current)
+    y, cb, cr = decoded.plane_means
+    series.mean_luma.append(y)
+    series.std_luma.append(float(std[0, 0]))
+    series.mean_cb.append(cb)
+    series.mean_cr.append(cr)
+    value = pairs.push(current)
+    series.ssim.append(math.nan if value is None else value)
+    series.mad.append(pairs.mad(luma[-2], current) if len(luma) > 1 else math.nan)
+    series.skip_mad.append(pairs.mad(luma[-3], current) if len(luma) > 2 else math.nan)
+    motion = flow.push(current)
+    series.flow.append(math.nan if motion is None else motion)
+    series.sharpness.append(math.nan)
+
+
+def _seam(
+    series: FrameSeries, seam_ssim: list[float], seam_mad: list[float], t: QualityThresholds
+) -> SeamAnalysis:
+    """Where and how much the new segment departs from the previous last frame.
+
+    Image-to-video backends often return the start image itself as frame 0; then
+    frame 0 matches the previous last frame and the real seam is frames 0 -> 1.
+    """
+    seam_frame, difference = 0, seam_mad[0]
+    if difference <= t.freeze_max_mad and len(series.mad) > 1:
+        seam_frame, difference = 1, series.mad[1]
+    pairs = np.asarray(series.mad[1:], np.float64)
+    typical = float(np.median(pairs)) if pairs.size else 0.0
+    ratio = difference / max(typical, t.freeze_max_mad, 1e-6)
+    return SeamAnalysis(seam_ssim, seam_mad, seam_frame, difference, ratio)

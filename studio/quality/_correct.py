@@ -1,0 +1,143 @@
+"""Colour correction: one L*a*b* mean/std transfer per segment, towards the anchor.
+
+The transform is fitted once on the whole segment (pooled statistics of every
+sampled frame) and then applied unchanged to every frame, so it cannot flicker
+the way a per-frame transfer would. Per channel::
+
+    out = (in - segment_mean) * (anchor_std / segment_std) + anchor_mean
+
+with the std ratio clamped to [0.5, 2] so a flat segment is not blown up.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+from av.video.reformatter import Interpolation
+
+from studio._exceptions import AnalysisError
+from studio.quality._frames import color_size, lab_stats, load_rgb, resize_area
+
+__all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
+
+_RATIO_LIMITS = (0.5, 2.0)
+_SAMPLE_EVERY = 3  # fitting on every third frame gives the same statistics, faster
+
+
+class ColorTransfer:
+    """A fitted per-channel L*a*b* affine transform.
+
+    Attributes:
+        gain: Multiplier per L*, a*, b* channel.
+        offset: Added after the gain, per channel.
+    """
+
+    def __init__(self, gain: npt.NDArray[np.float32], offset: npt.NDArray[np.float32]) -> None:
+        self.gain = gain
+        self.offset = offset
+
+    def apply(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """Correct one 8-bit RGB frame."""
+        lab = cv2.cvtColor(rgb.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
+        lab = lab * self.gain + self.offset
+        out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+        return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise AnalysisError(f"video not found: {path}")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise AnalysisError(f"cannot open {path} as a video: {error}") from error
+    if not container.streams.video:
+        container.close()
+        raise AnalysisError(f"{path} has no video stream")
+    return container
+
+
+def fit_color_transfer(video_path: Path | str, anchor_frame: Path | str) -> ColorTransfer:
+    """Fit the segment-to-anchor transform on the segment's pooled L*a*b* statistics.
+
+    Raises:
+        AnalysisError: A file is missing or unreadable, or the video has no frames.
+    """
+    path = Path(video_path)
+    anchor_rgb = load_rgb(anchor_frame)
+    means: list[tuple[float, float, float]] = []
+    squares: list[npt.NDArray[np.float64]] = []
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        size = color_size(stream.codec_context.width, stream.codec_context.height)
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index % _SAMPLE_EVERY:
+                    continue
+                small = frame.reformat(
+                    width=size[0], height=size[1], format="rgb24", interpolation=Interpolation.AREA
+                )
+                stats = lab_stats(small.to_ndarray())
+                mean = np.asarray(stats.mean)
+                means.append(stats.mean)
+                squares.append(np.asarray(stats.std) ** 2 + mean**2)
+        except av.FFmpegError as error:
+            raise AnalysisError(f"cannot decode {path}: {error}") from error
+    if not means:
+        raise AnalysisError(f"{path} has no video frames to correct")
+    # Pooled over frames: mean of means, and E[x^2] - E[x]^2 for the spread.
+    segment_mean = np.mean(np.asarray(means), axis=0)
+    segment_std = np.sqrt(np.maximum(np.mean(squares, axis=0) - segment_mean**2, 1e-6))
+    anchor = lab_stats(resize_area(anchor_rgb, size))
+    gain = np.clip(np.asarray(anchor.std) / segment_std, *_RATIO_LIMITS)
+    offset = np.asarray(anchor.mean) - segment_mean * gain
+    return ColorTransfer(gain.astype(np.float32), offset.astype(np.float32))
+
+
+def color_correct(video_path: Path | str, anchor_frame: Path | str, out_path: Path | str) -> Path:
+    """Write a colour-corrected copy of a segment, matched to the scene's anchor frame.
+
+    The output is H.264 (yuv420p, CRF 12: visually lossless) at the source's size
+    and frame rate; audio is not copied (segments have none).
+
+    Args:
+        video_path: The segment to correct.
+        anchor_frame: The scene's anchor frame (PNG/JPEG).
+        out_path: Where to write the corrected video; its folder must exist.
+
+    Returns:
+        ``out_path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        AnalysisError: A file is missing or unreadable, or the output cannot be written.
+    """
+    source, target = Path(video_path), Path(out_path)
+    if source.resolve() == target.resolve():
+        raise AnalysisError(f"out_path must differ from the input video ({source})")
+    transfer = fit_color_transfer(source, anchor_frame)
+    with _open(source) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate or Fraction(24)
+        try:
+            with av.open(str(target), "w") as output:
+                encoder = output.add_stream("libx264", rate=rate)
+                encoder.width = stream.codec_context.width
+                encoder.height = stream.codec_context.height
+                encoder.pix_fmt = "yuv420p"
+                encoder.options = {"crf": "12", "preset": "medium"}
+                for frame in container.decode(stream):
+                    rgb = transfer.apply(frame.to_ndarray(format="rgb24"))
+                    for packet in encoder.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                        output.mux(packet)
+                for packet in encoder.encode():
+                    output.mux(packet)
+        except (av.FFmpegError, OSError) as error:
+            raise AnalysisError(f"cannot write the corrected video {target}: {error}") from error
+    return target

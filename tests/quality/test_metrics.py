@@ -1,0 +1,80 @@
+"""SSIM agrees with scikit-image; the simple metrics mean what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from studio.quality import sharpness, ssim
+from studio.quality._metrics import SsimStream, mean_absolute_difference
+from tests.quality._clips import make_frames
+
+
+def _skimage(a: np.ndarray, b: np.ndarray) -> float:
+    return float(
+        structural_similarity(
+            a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255
+        )
+    )
+
+
+def _pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(7)
+    noise = rng.integers(0, 256, (64, 96), dtype=np.uint8)
+    noisy = np.clip(noise.astype(np.int16) + rng.integers(-30, 31, noise.shape), 0, 255)
+    white = np.full((40, 50), 254, np.uint8)
+    step = white.copy()
+    step[20:] = 255
+    black = np.zeros((33, 47), np.uint8)
+    speck = black.copy()
+    speck[10:12, 10:12] = 3
+    a, b = (cv2_luma(frame) for frame in make_frames(2))
+    return [
+        ("noise", noise, noisy.astype(np.uint8)),
+        ("flat white", white, step),  # variances of flat extremes: float32 would drift
+        ("flat black", black, speck),
+        ("anime frames", a, b),
+        ("identical", a, a.copy()),
+        ("smallest", noise[:11, :11], noisy[:11, :11].astype(np.uint8)),
+    ]
+
+
+def cv2_luma(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(rgb.mean(axis=2), np.uint8)
+
+
+@pytest.mark.parametrize(("name", "a", "b"), _pairs(), ids=[p[0] for p in _pairs()])
+def test_ssim_matches_skimage_gaussian_wang(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    assert ssim(a, b) == pytest.approx(_skimage(a, b), abs=1e-4)
+
+
+def test_streaming_ssim_equals_pairwise_ssim() -> None:
+    frames = [cv2_luma(f) for f in make_frames(5)]
+    stream = SsimStream(frames[0].shape)
+    values = [stream.push(f) for f in frames]
+    assert values[0] is None
+    for k in range(1, 5):
+        assert values[k] == pytest.approx(_skimage(frames[k - 1], frames[k]), abs=1e-4)
+
+
+def test_ssim_refuses_bad_shapes() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        ssim(np.zeros((20, 20), np.uint8), np.zeros((20, 21), np.uint8))
+    with pytest.raises(ValueError, match="larger than 10x10"):
+        ssim(np.zeros((10, 20), np.uint8), np.zeros((10, 20), np.uint8))
+
+
+def test_mean_absolute_difference_in_luma_levels() -> None:
+    a = np.full((8, 8), 10, np.uint8)
+    b = a.copy()
+    b[:4] = 30  # half the pixels differ by 20
+    assert mean_absolute_difference(a, b) == pytest.approx(10.0)
+
+
+def test_sharpness_drops_when_blurred() -> None:
+    import cv2
+
+    frame = make_frames(1)[0]
+    blurred = cv2.GaussianBlur(frame, (0, 0), 2.0)
+    assert sharpness(blurred) < 0.5 * sharpness(frame)
