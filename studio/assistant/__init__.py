@@ -106,6 +106,6 @@ __all__ = [
 
 for _name in __all__:
     _obj = globals()[_name]
-    is_definition = isinstance(_obj, type) or callable(_obj) and hasattr(_obj, "__qualname__")
-    if is_definition and _obj.__module__.startswith("studio.assistant._"):
+    _is_definition = isinstance(_obj, type) or callable(_obj) and hasattr(_obj, "__qualname__")
+    if _is_definition and _obj.__module__.startswith("studio.assistant._"):
         _obj.__module__ = "studio.assistant"

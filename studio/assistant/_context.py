@@ -40,6 +40,7 @@ DEFAULT_CONTEXT_TOKENS = 8192
 DEFAULT_REPLY_TOKENS = 1024
 #: Below this many tokens a summary is not worth sending.
 _MIN_SUMMARY_TOKENS = 24
+_MAX_SUMMARY_TOKENS = 512
 _SUMMARY_EXCERPT_CHARS = 160
 
 
@@ -117,11 +118,14 @@ def fit_messages(
             budget=budget,
         )
 
+    # Older turns may use what the summary does not need: an eighth of the budget,
+    # capped, is kept back for it.
+    summary_room = min(budget // 8, _MAX_SUMMARY_TOKENS) if summarise else 0
     kept: list[Message] = [body[-1]]
     used = required
     for message in reversed(body[:-1]):
         cost = MESSAGE_OVERHEAD_TOKENS + estimate_tokens(message.content)
-        if used + cost > budget:
+        if used + cost > budget - summary_room:
             break
         kept.insert(0, message)
         used += cost
