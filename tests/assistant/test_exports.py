@@ -37,7 +37,7 @@ def test_no_notebook_imports() -> None:
     code = (
         "import sys, studio.assistant; "
         "bad = [m for m in ('ipywidgets', 'IPython', 'widgets') if m in sys.modules]; "
-        "sys.exit(', '.join(bad))"
+        "sys.exit(', '.join(bad) or None)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
