@@ -1,0 +1,557 @@
+"""A loopback ComfyUI fake (aiohttp) that follows the captured API message for message.
+
+Routes, bodies, status codes, WebSocket routing and event order are those of
+comfyui-api.md (ComfyUI 0.3.64). What a job *does* is simulated by ``_fake_exec``:
+image nodes really run, model nodes render animatic frames, outputs are real PNG/mp4.
+
+Behaviour knobs (:class:`Behaviour`, changeable while running): run duration with step
+progress, an execution error in a given node class, a crash mid-run (every socket closes,
+the port stops answering, history and queue are lost), dropped WebSocket connections,
+a silent WebSocket, and slow HTTP responses.
+
+Use :class:`FakeServer` from tests: it runs the app on 127.0.0.1, port 0, in its own
+thread and event loop; ``kill()``/``restart()`` are thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import heapq
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import WSMsgType, web
+
+from tests.comfyui._fake_exec import (
+    SAMPLER_CLASSES,
+    Evaluator,
+    NodeFailure,
+    execution_order,
+    signatures,
+    validate,
+)
+from tests.comfyui._nodes import ALL_MODELS, build_object_info
+
+T = TypeVar("T")
+CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4",
+                 ".webm": "video/webm", ".jpg": "image/jpeg"}
+
+
+@dataclass
+class Behaviour:
+    run_seconds: float = 0.02          # simulated time per job, spread over the steps
+    steps: int = 4                     # progress messages from the sampler node
+    fail_class: str | None = None      # this node class raises (execution_error)
+    fail_message: str = "CUDA out of memory (simulated)"
+    crash_at_step: int | None = None   # the server dies when a job reaches this step
+    drop_ws_at_step: int | None = None  # every WebSocket closes once at this step
+    silent_ws: bool = False            # execution events are not sent at all
+    silent_after_drop: bool = False    # with drop_ws_at_step: events stop after the drop
+    response_delay: float = 0.0        # added to every HTTP response
+
+
+@dataclass(order=True)
+class _Item:
+    number: float
+    prompt_id: str = field(compare=False)
+    prompt: dict[str, Any] = field(compare=False)
+    extra_data: dict[str, Any] = field(compare=False)
+    outputs: list[str] = field(compare=False)
+
+
+class FakeComfyUI:
+    """The server state and handlers; run it with :class:`FakeServer`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        models: Mapping[str, Sequence[str]] | None = None,
+        packs: Sequence[str] = ("core", "framepack"),
+        behaviour: Behaviour | None = None,
+    ) -> None:
+        self.root = root
+        for sub in ("input", "output", "temp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        self.models = {k: list(v) for k, v in (ALL_MODELS if models is None else models).items()}
+        self.packs = tuple(packs)
+        self.behaviour = behaviour or Behaviour()
+        self.evaluator = Evaluator(root)
+        self.posted: list[str] = []       # every prompt_id POSTed and accepted
+        self.executed: list[str] = []     # every prompt_id that started running
+        self.socket_open_at_post: list[bool] = []
+        self.ws_connections = 0
+        self.free_calls: list[dict[str, Any]] = []
+        self.interrupts: list[Any] = []
+        self._counter = itertools.count()
+        self._reset_memory()
+        self._sockets: dict[str, web.WebSocketResponse] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.alive = False
+
+    def _reset_memory(self) -> None:
+        self.history: dict[str, dict[str, Any]] = {}
+        self._pending: list[_Item] = []
+        self._running: _Item | None = None
+        self._wakeup = asyncio.Event()
+        self._interrupt = False
+        self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def object_info(self) -> dict[str, Any]:
+        inputs = sorted(p.name for p in (self.root / "input").iterdir() if p.is_file())
+        return build_object_info(self.models, inputs, packs=self.packs)
+
+    # -- lifecycle (run inside the server's loop) -----------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._delay], client_max_size=256 * 1024 * 1024)
+        routes = [
+            ("POST", "/prompt", self.post_prompt), ("GET", "/prompt", self.get_prompt),
+            ("GET", "/queue", self.get_queue), ("POST", "/queue", self.post_queue),
+            ("POST", "/interrupt", self.post_interrupt), ("GET", "/history", self.get_history),
+            ("GET", "/history/{prompt_id}", self.get_history_one),
+            ("POST", "/history", self.post_history), ("GET", "/view", self.get_view),
+            ("POST", "/upload/image", self.post_upload), ("GET", "/object_info", self.get_info),
+            ("GET", "/object_info/{node_class}", self.get_info_one),
+            ("GET", "/system_stats", self.get_stats), ("GET", "/features", self.get_features),
+            ("GET", "/models", self.get_models), ("GET", "/models/{folder}", self.get_folder),
+            ("GET", "/embeddings", self.get_embeddings), ("POST", "/free", self.post_free),
+            ("GET", "/ws", self.websocket),
+        ]
+        for method, path, handler in routes:
+            for prefix in ("", "/api"):
+                app.router.add_route(method, prefix + path, handler)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port,
+                           reuse_address=True)
+        await site.start()
+        if self.port == 0:
+            self.port = self._runner.addresses[0][1]
+        self._reset_memory()
+        self._worker = asyncio.create_task(self._work())
+        self.alive = True
+
+    async def kill(self) -> None:
+        """Die: close every socket, stop answering, forget history and queue."""
+        if not self.alive:
+            return
+        self.alive = False
+        if self._worker is not None:
+            self._worker.cancel()
+        for ws in list(self._sockets.values()):
+            await ws.close()
+        self._sockets.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._reset_memory()
+
+    @web.middleware
+    async def _delay(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.behaviour.response_delay and request.path not in ("/ws", "/api/ws"):
+            await asyncio.sleep(self.behaviour.response_delay)
+        return await handler(request)
+
+    # -- WebSocket ------------------------------------------------------------------------
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        sid = request.query.get("clientId") or uuid.uuid4().hex
+        self.ws_connections += 1
+        self._sockets[sid] = ws  # a second socket with the same id replaces the first
+        await ws.send_json({"type": "status", "data": {"status": {"exec_info": {
+            "queue_remaining": self._remaining()}}, "sid": sid}})
+        first = True
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT and first:
+                data = json.loads(msg.data)
+                if data.get("type") == "feature_flags":
+                    await ws.send_json({"type": "feature_flags", "data": {
+                        "supports_preview_metadata": True, "max_upload_size": 104857600}})
+            first = False
+        if self._sockets.get(sid) is ws:
+            del self._sockets[sid]
+        return ws
+
+    async def _send(self, client_id: str | None, kind: str, data: dict[str, Any]) -> None:
+        if self.behaviour.silent_ws and kind != "status":
+            return
+        targets = (list(self._sockets.values()) if client_id is None
+                   else [self._sockets[client_id]] if client_id in self._sockets else [])
+        for ws in targets:
+            if not ws.closed:
+                with contextlib.suppress(ConnectionError):
+                    await ws.send_json({"type": kind, "data": data})
+
+    async def _status(self) -> None:
+        await self._send(None, "status", {"status": {"exec_info": {
+            "queue_remaining": self._remaining()}}})
+
+    def _remaining(self) -> int:
+        return len(self._pending) + (1 if self._running else 0)
+
+    # -- HTTP: prompts, queue, history ----------------------------------------------------
+
+    async def post_prompt(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=500, text="500 Internal Server Error\n\n"
+                                "Server got itself in trouble", content_type="text/plain")
+        number = next(self._counter)
+        if "prompt" not in body:
+            err = {"type": "no_prompt", "message": "No prompt provided",
+                   "details": "No prompt provided", "extra_info": {}}
+            return web.json_response({"error": err, "node_errors": {}}, status=400)
+        prompt = body["prompt"]
+        info = self.object_info()
+        error, good, node_errors = validate(
+            prompt, info, targets=body.get("partial_execution_targets"),
+            input_exists=lambda name: self._input_path(name).is_file())
+        if error is not None:
+            return web.json_response(error, status=400)
+        pid = str(body.get("prompt_id") or uuid.uuid4())
+        if "number" in body:
+            number = float(body["number"])
+        elif body.get("front"):
+            number = -number
+        extra = dict(body.get("extra_data") or {})
+        if "client_id" in body:
+            extra["client_id"] = body["client_id"]
+        heapq.heappush(self._pending, _Item(number, pid, prompt, extra, good))
+        self.posted.append(pid)
+        self.socket_open_at_post.append(body.get("client_id") in self._sockets)
+        self._wakeup.set()
+        await self._status()
+        return web.json_response({"prompt_id": pid, "number": number, "node_errors": node_errors})
+
+    def _input_path(self, name: str) -> Path:
+        kind = "input"
+        if name.endswith("]") and " [" in name:
+            name, kind = name[:-1].rsplit(" [", 1)
+        return self.root / kind / name
+
+    async def get_prompt(self, request: web.Request) -> web.Response:
+        return web.json_response({"exec_info": {"queue_remaining": self._remaining()}})
+
+    def _queue_item(self, item: _Item) -> list[Any]:
+        return [item.number, item.prompt_id, item.prompt, item.extra_data, item.outputs]
+
+    async def get_queue(self, request: web.Request) -> web.Response:
+        running = [self._queue_item(self._running)] if self._running else []
+        return web.json_response({"queue_running": running,
+                                  "queue_pending": [self._queue_item(i) for i in self._pending]})
+
+    async def post_queue(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clear"):
+            self._pending.clear()
+        delete = set(body.get("delete") or ())
+        if delete:
+            self._pending = [i for i in self._pending if i.prompt_id not in delete]
+            heapq.heapify(self._pending)
+        await self._status()
+        return web.Response(status=200)
+
+    async def post_interrupt(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        self.interrupts.append(body)
+        target = (body or {}).get("prompt_id")
+        if self._running and (target is None or target == self._running.prompt_id):
+            self._interrupt = True
+        return web.Response(status=200)
+
+    async def get_history(self, request: web.Request) -> web.Response:
+        items = list(self.history.items())
+        if "max_items" in request.query:
+            count = int(request.query["max_items"])
+            if "offset" in request.query:
+                start = int(request.query["offset"])
+                items = items[start : start + count]
+            else:
+                items = items[-count:]
+        return web.json_response(dict(items))
+
+    async def get_history_one(self, request: web.Request) -> web.Response:
+        pid = request.match_info["prompt_id"]
+        return web.json_response({pid: self.history[pid]} if pid in self.history else {})
+
+    async def post_history(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clear"):
+            self.history.clear()
+        for pid in body.get("delete") or ():
+            self.history.pop(pid, None)
+        return web.Response(status=200)
+
+    # -- HTTP: files ----------------------------------------------------------------------
+
+    async def get_view(self, request: web.Request) -> web.StreamResponse:
+        name = request.query.get("filename")
+        if not name:
+            return web.Response(status=404)
+        kind = request.query.get("type", "output")
+        if kind not in ("output", "input", "temp"):
+            return web.Response(status=400)
+        if name.startswith("/") or ".." in name:
+            return web.Response(status=400)
+        sub = request.query.get("subfolder", "")
+        base = (self.root / kind).resolve()
+        folder = (base / sub).resolve()
+        if not folder.is_relative_to(base):
+            return web.Response(status=403)
+        path = folder / name
+        if not path.is_file():
+            return web.Response(status=404)
+        return web.Response(body=path.read_bytes(), headers={
+            "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            "Content-Disposition": f'filename="{name}"'})
+
+    async def post_upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        part = form.get("image")
+        if part is None or not hasattr(part, "file"):
+            return web.Response(status=400)
+        kind = str(form.get("type") or "input")
+        sub = str(form.get("subfolder") or "")
+        overwrite = str(form.get("overwrite") or "").lower() in ("true", "1")
+        folder = (self.root / kind / sub).resolve()
+        if not folder.is_relative_to((self.root / kind).resolve()):
+            return web.Response(status=400)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = part.file.read()
+        name = Path(part.filename).name
+        stem, suffix = Path(name).stem, Path(name).suffix
+        path, n = folder / name, 1
+        while path.exists() and not overwrite:
+            if hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest():
+                break  # the same bytes: deduplicated, no new file
+            path = folder / f"{stem} ({n}){suffix}"
+            n += 1
+        path.write_bytes(data)
+        return web.json_response({"name": path.name, "subfolder": sub, "type": kind})
+
+    # -- HTTP: info -----------------------------------------------------------------------
+
+    async def get_info(self, request: web.Request) -> web.Response:
+        return web.json_response(self.object_info())
+
+    async def get_info_one(self, request: web.Request) -> web.Response:
+        name = request.match_info["node_class"]
+        info = self.object_info()
+        return web.json_response({name: info[name]} if name in info else {})
+
+    async def get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "system": {"os": "posix", "ram_total": 25276510208, "ram_free": 23676477440,
+                       "comfyui_version": "0.3.64", "python_version": "3.11.7",
+                       "pytorch_version": "2.13.0+cu130", "embedded_python": False,
+                       "argv": ["main.py", "--cpu"]},
+            "devices": [{"name": "cpu", "type": "cpu", "index": None,
+                         "vram_total": 25276510208, "vram_free": 23676477440,
+                         "torch_vram_total": 25276510208, "torch_vram_free": 23676477440}]})
+
+    async def get_features(self, request: web.Request) -> web.Response:
+        return web.json_response({"supports_preview_metadata": True,
+                                  "max_upload_size": 104857600})
+
+    async def get_models(self, request: web.Request) -> web.Response:
+        return web.json_response(sorted(self.models))
+
+    async def get_folder(self, request: web.Request) -> web.Response:
+        folder = request.match_info["folder"]
+        if folder not in self.models:
+            return web.Response(status=404)
+        return web.json_response(self.models[folder])
+
+    async def get_embeddings(self, request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    async def post_free(self, request: web.Request) -> web.Response:
+        self.free_calls.append(await request.json())
+        return web.Response(status=200)
+
+    # -- execution ------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            while not self._pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            item = heapq.heappop(self._pending)
+            self._running = item
+            self._interrupt = False
+            await self._status()
+            try:
+                await self._execute(item)
+            finally:
+                self._running = None
+            await self._status()
+            await self._send(item.extra_data.get("client_id"), "executing",
+                             {"node": None, "prompt_id": item.prompt_id})
+
+    async def _execute(self, item: _Item) -> None:
+        pid, cid, prompt = item.prompt_id, item.extra_data.get("client_id"), item.prompt
+        self.executed.append(pid)
+        messages: list[list[Any]] = []
+
+        async def event(kind: str, data: dict[str, Any], *, keep: bool = False,
+                        broadcast: bool = False) -> None:
+            data = {**data, "prompt_id": pid} if "prompt_id" not in data else data
+            if keep:
+                messages.append([kind, data])
+            await self._send(None if broadcast else cid, kind, data)
+
+        def now() -> int:
+            return int(time.time() * 1000)
+
+        order = execution_order(prompt, item.outputs)
+        sigs = signatures(prompt, order)
+        cached = [n for n in order if sigs[n] in self._cache]
+        await event("execution_start", {"prompt_id": pid, "timestamp": now()}, keep=True)
+        await event("execution_cached", {"nodes": cached, "prompt_id": pid,
+                                         "timestamp": now()}, keep=True)
+        values: dict[str, tuple[Any, ...]] = {}
+        outputs: dict[str, Any] = {}
+        new_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
+        samplers = [n for n in order if prompt[n]["class_type"] in SAMPLER_CLASSES]
+        progress_node = samplers[0] if samplers else next(
+            (n for n in order if prompt[n]["class_type"] == "CreateVideo"), None)
+        executed: list[str] = []
+        for nid in order:
+            class_type = prompt[nid]["class_type"]
+            info = self.object_info()[class_type]
+            if nid in cached:
+                values[nid], ui = self._cache[sigs[nid]]
+                new_cache[sigs[nid]] = (values[nid], ui)
+                if ui is not None:
+                    outputs[nid] = ui
+                    await event("executed", {"node": nid, "display_node": nid, "output": ui,
+                                             "prompt_id": pid})
+                continue
+            await event("progress_state", {"prompt_id": pid, "nodes": {nid: {
+                "value": 0.0, "max": 1.0, "state": "running", "node_id": nid, "prompt_id": pid,
+                "display_node_id": nid, "parent_node_id": None, "real_node_id": nid}}})
+            await event("executing", {"node": nid, "display_node": nid, "prompt_id": pid})
+            if self._interrupt:
+                return await self._interrupted(item, nid, class_type, executed, messages)
+            args = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
+                    for k, v in (prompt[nid].get("inputs") or {}).items()}
+            if nid == progress_node:
+                steps = max(1, self.behaviour.steps)
+                for step in range(1, steps + 1):
+                    await asyncio.sleep(self.behaviour.run_seconds / steps)
+                    if self.behaviour.crash_at_step == step:
+                        asyncio.get_running_loop().create_task(self.kill())
+                        await asyncio.sleep(3600)  # cancelled by kill()
+                    if self.behaviour.drop_ws_at_step == step:
+                        self.behaviour.drop_ws_at_step = None
+                        self.behaviour.silent_ws = self.behaviour.silent_after_drop
+                        for ws in list(self._sockets.values()):
+                            await ws.close()
+                    if self._interrupt:
+                        return await self._interrupted(item, nid, class_type, executed, messages)
+                    await event("progress", {"value": step, "max": steps, "prompt_id": pid,
+                                             "node": nid})
+            try:
+                if class_type == self.behaviour.fail_class:
+                    raise NodeFailure("torch.OutOfMemoryError", self.behaviour.fail_message)
+                if info["output_node"]:
+                    ui: dict[str, Any] | None = await asyncio.to_thread(
+                        self.evaluator.save, class_type, args)
+                    values[nid] = ()
+                else:
+                    values[nid], ui = await asyncio.to_thread(self.evaluator.run, class_type, args)
+            except NodeFailure as failure:
+                data = {"prompt_id": pid, "node_id": nid, "node_type": class_type,
+                        "executed": executed, "exception_message": str(failure),
+                        "exception_type": failure.exception_type,
+                        "traceback": ["  File \"<fake>/execution.py\", line 496, in execute\n"],
+                        "current_inputs": {k: [str(v)[:50]] for k, v in args.items()},
+                        "current_outputs": order, "timestamp": now()}
+                await event("execution_error", data, keep=True)
+                self._store(item, outputs, "error", messages)
+                return None
+            executed.append(nid)
+            new_cache[sigs[nid]] = (values[nid], ui)
+            if ui is not None:
+                outputs[nid] = ui
+                await event("executed", {"node": nid, "display_node": nid, "output": ui,
+                                         "prompt_id": pid})
+        self._cache = new_cache
+        await event("execution_success", {"prompt_id": pid, "timestamp": now()}, keep=True)
+        self._store(item, outputs, "success", messages)
+        return None
+
+    async def _interrupted(self, item: _Item, nid: str, class_type: str, executed: list[str],
+                           messages: list[list[Any]]) -> None:
+        data = {"prompt_id": item.prompt_id, "node_id": nid, "node_type": class_type,
+                "executed": executed, "timestamp": int(time.time() * 1000)}
+        messages.append(["execution_interrupted", data])
+        await self._send(None, "execution_interrupted", data)
+        self._store(item, {}, "error", messages)
+
+    def _store(self, item: _Item, outputs: dict[str, Any], status: str,
+               messages: list[list[Any]]) -> None:
+        ok = status == "success"
+        self.history[item.prompt_id] = {
+            "prompt": self._queue_item(item), "outputs": outputs,
+            "status": {"status_str": status, "completed": ok, "messages": messages},
+            "meta": {n: {"node_id": n, "display_node": n, "parent_node": None,
+                         "real_node_id": n} for n in outputs} if ok else {}}
+
+
+class FakeServer:
+    """Runs a :class:`FakeComfyUI` on 127.0.0.1 in a background thread with its own loop."""
+
+    def __init__(self, fake: FakeComfyUI) -> None:
+        self.fake = fake
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="fake-comfyui")
+        self._thread.start()
+        self.call(self._init())
+        self.call(fake.start())
+
+    async def _init(self) -> None:
+        self.fake._reset_memory()  # asyncio objects bound to this loop
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    @property
+    def url(self) -> str:
+        return self.fake.url
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return self.fake.behaviour
+
+    def kill(self) -> None:
+        self.call(self.fake.kill())
+
+    def restart(self) -> None:
+        self.call(self.fake.start())
+
+    def close(self) -> None:
+        self.call(self.fake.kill())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
