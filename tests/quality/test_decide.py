@@ -1,0 +1,88 @@
+"""Decisions, scores and thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydantic
+import pytest
+
+from studio.quality import Decision, QualityThresholds, RetryChanges, analyze_video, decide
+
+
+def test_clean_clip_passes(clean_clip: Path) -> None:
+    verdict = decide(analyze_video(clean_clip), attempt=1, max_attempts=3)
+    assert verdict.action is Decision.PASS
+    assert verdict.reasons == []
+    assert verdict.retry is None
+
+
+def test_retry_escalates_then_goes_to_review(events_clips: dict[str, Path]) -> None:
+    analysis = analyze_video(events_clips["cut"])
+    first = decide(analysis, attempt=1, max_attempts=3)
+    assert first.action is Decision.RETRY
+    assert first.retry == RetryChanges(new_seed=True, extra_steps=0, disable_speedups=False)
+    assert any("cut" in reason for reason in first.reasons)
+    second = decide(analysis, attempt=2, max_attempts=3)
+    assert second.retry == RetryChanges(new_seed=True, extra_steps=5, disable_speedups=True)
+    assert decide(analysis, attempt=3, max_attempts=3).action is Decision.REVIEW
+
+
+def test_colour_drift_alone_is_corrected_not_rerendered(
+    clean_clip: Path, graded_anchor: Path
+) -> None:
+    analysis = analyze_video(clean_clip, anchor_frame=graded_anchor)
+    assert decide(analysis, attempt=3, max_attempts=3).action is Decision.COLOR_CORRECT
+
+
+def test_project_thresholds_change_the_verdict(clean_clip: Path, graded_anchor: Path) -> None:
+    lenient = QualityThresholds(color_max_delta_e=60.0, color_max_std_ratio=3.0)
+    analysis = analyze_video(clean_clip, anchor_frame=graded_anchor, thresholds=lenient)
+    assert analysis.events == []
+    assert decide(analysis, attempt=1, max_attempts=3).action is Decision.PASS
+
+
+def test_thresholds_reject_unknown_and_invalid_fields() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        QualityThresholds.model_validate({"cut_z": 3})
+    with pytest.raises(pydantic.ValidationError):
+        QualityThresholds(seam_max_jump_ratio=0.5)
+    stored = QualityThresholds(freeze_min_frames=24).model_dump_json()
+    assert QualityThresholds.model_validate_json(stored).freeze_min_frames == 24
+
+
+def test_decide_refuses_attempt_zero(clean_clip: Path) -> None:
+    with pytest.raises(ValueError, match="count from 1"):
+        decide(analyze_video(clean_clip), attempt=0, max_attempts=3)
+
+
+def test_seed_formulas_are_the_seed_systems(clean_clip: Path) -> None:
+    analysis = analyze_video(clean_clip)
+    ssim = np.array(analysis.frames.ssim[1:])
+    flow = np.array(analysis.frames.flow[1:])
+    consistency = ssim.mean() * (1 - min(ssim.std(), 0.5))
+    smoothness = 1 - min(flow.std() / flow.mean(), 1)
+    seed = analysis.seed_scores
+    assert seed.frame_consistency == pytest.approx(consistency)
+    assert seed.motion_smoothness == pytest.approx(smoothness)
+    assert seed.overall == pytest.approx(0.6 * consistency + 0.4 * smoothness)
+
+
+def test_json_has_no_nan_and_frame_0_has_no_pair(clean_clip: Path) -> None:
+    import json
+
+    document = analyze_video(clean_clip).to_json()
+    text = json.dumps(document, allow_nan=False)  # raises on NaN
+    assert document["frames"]["ssim"][0] is None
+    assert len(document["frames"]["ssim"]) == document["frame_count"]
+    assert "NaN" not in text
+
+
+def test_scale_changes_resolution_not_definitions(clean_clip: Path) -> None:
+    half = analyze_video(clean_clip)
+    full = analyze_video(clean_clip, scale=1.0)
+    assert (half.analysis_width, full.analysis_width) == (96, 192)
+    # Flow is measured at half resolution in both modes, in source pixels.
+    assert full.frames.flow[1:] == pytest.approx(half.frames.flow[1:], abs=1e-6)
+    assert full.events == half.events == []
