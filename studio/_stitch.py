@@ -315,7 +315,8 @@ def _runs(pieces: Sequence[_Piece]) -> list[_Copy | list[_Frames | _Blend]]:
 
 
 def _encode_span(group: Sequence[_Frames | _Blend], path: Path, fps: int, size: tuple[int, int],
-                 encoder: EncoderSettings) -> int:  # fmt: skip
+                 encoder: EncoderSettings) -> _Copy:  # fmt: skip
+    """Encode a group of pieces into one span file; return it as a whole-file copy."""
     with VideoWriter(path, width=size[0], height=size[1], fps=fps, settings=encoder) as out:
         for piece in group:
             for frame in piece.frames():
@@ -325,65 +326,70 @@ def _encode_span(group: Sequence[_Frames | _Blend], path: Path, fps: int, size: 
     if written != expected:
         raise StitchError(f"decoded {written} frames where {expected} were expected; "
                           f"an input is truncated or corrupt")  # fmt: skip
-    return written
+    return _Copy(_Clip.open(path, "re-encoded span"), 0, written)
+
+
+def _copy_packets(run: _Copy, sink: av.container.OutputContainer, stream: av.VideoStream,
+                  first: int, tick: Fraction) -> int:  # fmt: skip
+    """Mux packets ``run.a .. run.b-1`` as output frames ``first, first + 1, ...``."""
+    clip, a, b = run.clip, run.a, run.b
+    count = 0
+    with av.open(str(clip.path)) as container:
+        video = container.streams.video[0]
+        if a > 1:  # `a` is a keyframe: start reading there instead of at the top
+            container.seek(clip.pts(a), stream=video, backward=True)
+        for packet in container.demux(video):
+            if not packet.size or packet.pts is None:
+                continue
+            i = clip.index(packet.pts)
+            if i >= b:
+                break
+            if i < a:
+                continue
+            packet.pts = packet.dts = first + i - a  # no B-frames: dts == pts
+            packet.time_base, packet.duration = tick, 1
+            packet.stream = stream
+            sink.mux(packet)
+            count += 1
+    if count != b - a:
+        raise StitchError(f"{clip.path} has {count} of the {b - a} frames expected from "
+                          f"frame {a}; it is truncated or corrupt")  # fmt: skip
+    return count
 
 
 def _assemble(pieces: Sequence[_Piece], out: Path, encoder: EncoderSettings) -> int:
     """Write ``pieces`` in order to ``out`` (atomically). Returns the frame count.
 
+    Re-encoded groups are encoded first, each into a span file, so that assembly is
+    only packet copying: every run must then share the first run's stream headers.
+
     Raises:
         _HeadersDiffer: a re-encoded span cannot share the copied packets' stream.
         StitchError: an input is shorter than it claimed.
     """
-    runs = _runs(pieces)
-    first_clip = next(p.clip if not isinstance(p, _Blend) else p.first for p in pieces)
-    fps = int(first_clip.fps) if first_clip.fps.denominator == 1 else round(first_clip.fps)
+    first_clip = next(p.first if isinstance(p, _Blend) else p.clip for p in pieces)
+    fps = round(first_clip.fps)  # the encoder takes whole rates; muxing uses the exact one
     size = (first_clip.width, first_clip.height)
-    tick = Fraction(1, fps)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".stitch-") as work:
-        spans: dict[int, Path] = {}
-        for n, run in enumerate(runs):
-            if isinstance(run, list):
-                spans[n] = Path(work) / f"span{n:04d}.mp4"
-                _encode_span(run, spans[n], fps, size, encoder)
-        template = first_clip.path if any(isinstance(r, _Copy) for r in runs) else spans[0]
+        copies: list[_Copy] = []
+        for n, run in enumerate(_runs(pieces)):
+            if isinstance(run, _Copy):
+                copies.append(run)
+            else:
+                span = Path(work) / f"span{n:04d}.mp4"
+                copies.append(_encode_span(run, span, fps, size, encoder))
+        template = copies[0].clip
+        for run in copies:
+            if run.clip.extradata != template.extradata:
+                raise _HeadersDiffer(f"{run.clip.path.name} vs {template.path.name}")
         tmp = temporary_path(out)
         written = 0
         try:
-            with av.open(str(template)) as source, av.open(str(tmp), "w", format="mp4") as sink:
-                headers = bytes(source.streams.video[0].codec_context.extradata or b"")
+            with av.open(str(template.path)) as source, av.open(str(tmp), "w", format="mp4") as sink:
                 stream = sink.add_stream_from_template(source.streams.video[0])
-                for n, run in enumerate(runs):
-                    path = run.clip.path if isinstance(run, _Copy) else spans[n]
-                    with av.open(str(path)) as container:
-                        video = container.streams.video[0]
-                        if bytes(video.codec_context.extradata or b"") != headers:
-                            raise _HeadersDiffer(f"{path.name} does not match {template.name}")
-                        if isinstance(run, _Copy):
-                            clip, a, b = run.clip, run.a, run.b
-                            if a > 0:
-                                container.seek(clip.pts(a), stream=video, backward=True)
-                        else:
-                            clip, a, b = _Clip.open(path, "span"), 0, sum(len(p) for p in run)
-                        count = 0
-                        for packet in container.demux(video):
-                            if not packet.size or packet.pts is None:
-                                continue
-                            i = clip.index(packet.pts)
-                            if i >= b:
-                                break
-                            if i < a:
-                                continue
-                            packet.pts = packet.dts = written + i - a
-                            packet.time_base, packet.duration = tick, 1
-                            packet.stream = stream
-                            sink.mux(packet)
-                            count += 1
-                        if count != b - a:
-                            raise StitchError(f"{path} has {count} of the {b - a} frames "
-                                              f"expected from {a}; it is truncated or corrupt")  # fmt: skip
-                        written += count
+                for run in copies:
+                    written += _copy_packets(run, sink, stream, written, 1 / first_clip.fps)
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)

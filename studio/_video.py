@@ -157,7 +157,7 @@ class VideoWriter:
         stream.height = height
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = self._time_base
-        stream.options = settings.codec_options(fps)
+        stream.options = {**settings.codec_options(fps)}
         self._stream = stream
         self._open = True
 
@@ -310,7 +310,7 @@ def iter_frames(
         stream.thread_type = "AUTO"  # frame threads: decoding is the slow part of reading
         fmt = "gray" if gray else "rgb24"
         for frame in container.decode(stream):
-            image = frame.to_ndarray(format=fmt)
+            image: np.ndarray = frame.to_ndarray(format=fmt)
             if size is not None and (image.shape[1], image.shape[0]) != size:
                 image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             yield image

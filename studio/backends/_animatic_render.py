@@ -270,13 +270,13 @@ def _paint_world(scene: SceneContext, ww: int, wh: int) -> np.ndarray:
                 cv2.circle(world, (tx, horizon - round(size * 1.5)), round(size * 0.8), leaf, -1, cv2.LINE_AA)
 
     light = _Light.of(scene)
-    world = np.clip(world.astype(np.float32) * np.asarray(light.gain, np.float32), 0, 255)
+    shaded = np.clip(world.astype(np.float32) * np.asarray(light.gain, np.float32), 0, 255)
     if _has(scene.weather, ("fog", "mist", "haze")):
-        world = world * 0.65 + 190.0 * 0.35
+        shaded = shaded * 0.65 + 190.0 * 0.35
     if _has(scene.weather, ("overcast", "cloud", "rain", "storm")):
-        gray = world.mean(axis=2, keepdims=True)
-        world = world * 0.6 + gray * 0.4
-    return np.round(world).astype(np.uint8)
+        gray = shaded.mean(axis=2, keepdims=True)
+        shaded = shaded * 0.6 + gray * 0.4
+    return np.round(shaded).astype(np.uint8)
 
 
 def _palette(character: CharacterInShot) -> tuple[Color, Color, Color]:
