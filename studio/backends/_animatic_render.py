@@ -473,9 +473,10 @@ def _draw_weather(img: np.ndarray, plan: ScenePlan, t: float) -> None:
 
 
 def _draw_caption(img: np.ndarray, plan: ScenePlan, t: float) -> None:
-    if not plan.captions or not 0.0 <= t <= plan.seconds:
+    if not plan.captions or t > plan.seconds:
         return
-    index = min(len(plan.captions) - 1, int(t / plan.seconds * len(plan.captions)))
+    # Times just before 0 (the seam frame before a scene's first segment) show line one.
+    index = min(len(plan.captions) - 1, max(0, int(t / plan.seconds * len(plan.captions))))
     lines = plan.captions[index]
     scale = _text_scale(plan.height)
     line_h = cv2.getTextSize("Ag", _FONT, scale, 1)[0][1] * 2
@@ -513,8 +514,11 @@ def render_frame(plan: ScenePlan, t: float) -> np.ndarray:
 
 
 def render_still(scene: SceneContext, width: int, height: int, t: float) -> np.ndarray:
-    """One frame of ``scene`` at time ``t``: e.g. a scene's entry keyframe (``t = 0``).
+    """One frame of ``scene`` at time ``t``: e.g. a scene's entry keyframe.
 
-    Equal to the frame any animatic segment renders at that time.
+    Equal to the frame any animatic segment renders at that time. A segment with a start
+    image and ``time_offset = T`` expects that image to show time ``T - 1 / fps`` (the
+    previous segment's last frame); for the first segment of a scene (``T = 0``), render
+    the entry keyframe at ``t = -1 / fps`` and the chain continues it exactly.
     """
     return render_frame(plan_scene(scene, width, height), t)

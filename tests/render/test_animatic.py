@@ -222,3 +222,11 @@ def test_cancelling_generate_stops_the_render(tmp_path: Path) -> None:
 
     asyncio.run(scenario())  # waits for the worker thread before returning
     assert not any(p.suffix == ".mp4" for p in tmp_path.iterdir())
+
+
+def test_an_entry_keyframe_starts_the_first_segment_seamlessly(tmp_path: Path) -> None:
+    entry = write_png(tmp_path / "entry.png", render_still(SCENE, W, H, -1 / FPS))
+    result = render_segment(_request(tmp_path / "out", start_image=entry))
+    assert result.metadata["start_image_matched"] is True
+    assert result.metadata["scene_time_start"] == pytest.approx(-1 / FPS)
+    assert np.array_equal(read_image(result.last_frame_path), render_still(SCENE, W, H, 11 / FPS))
