@@ -19,10 +19,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["RenderCancelled", "RenderProgress", "RenderSummary", "prepare_episode", "render_episode"]
 
 log = logging.getLogger("studio.pipeline")
+T = TypeVar("T")
 
 TRANSITION_SECONDS = 0.5  # fade / dissolve / wipe between scenes (the seed's scene crossfade)
 SEED_STEP = 1000  # attempt k uses base seed + 1000 * k
@@ -224,10 +226,11 @@ def render_episode(
         RenderCancelled: ``should_cancel`` returned true between segments.
     """
     started = time.perf_counter()
-    engine = create_backend(backend, studio.settings)
-    try:
-        return asyncio.run(
-            _render(
+
+    async def run() -> RenderSummary:
+        engine = create_backend(backend, studio.settings)
+        try:
+            return await _render(
                 studio,
                 engine,
                 episode=episode,
@@ -238,9 +241,21 @@ def render_episode(
                 scene_concurrency=max(1, scene_concurrency),
                 started=started,
             )
-        )
-    finally:
-        asyncio.run(engine.aclose())
+        finally:
+            await engine.aclose()
+
+    return run_coroutine(run)
+
+
+def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop
+    (a Jupyter kernel has one), by giving it a loop of its own in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-render") as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
 
 
 async def _render(

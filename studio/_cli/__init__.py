@@ -16,7 +16,11 @@ from studio._cli._common import StudioGroup, adopt, global_options
 __all__ = ["main"]
 
 # Each module defines ``COMMANDS``: a list of click commands to register.
-COMMAND_MODULES = ("studio._cli._project", "studio._cli._analyze")
+COMMAND_MODULES = (
+    "studio._cli._project",
+    "studio._cli._render",
+    "studio._cli._analyze",
+)
 
 
 @click.group(cls=StudioGroup, context_settings={"help_option_names": ["-h", "--help"]})

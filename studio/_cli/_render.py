@@ -1,0 +1,148 @@
+"""Render commands: render, prompts, demo."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+from tqdm import tqdm
+
+from studio._cli._common import emit_json, open_studio, wants_json
+
+if TYPE_CHECKING:
+    from studio._pipeline import RenderSummary
+    from studio._studio import Studio
+
+COMMANDS: list[click.Command] = []
+
+
+def _render(
+    studio: Studio, *, episode: int, project: str | None, backend: str, max_attempts: int | None, report: bool
+) -> RenderSummary:
+    """Render with a progress bar on stderr (silent under --json)."""
+    from studio._pipeline import render_episode
+    from studio._report import run_render_report
+
+    bar = tqdm(total=100, unit="%", desc=f"episode {episode}", disable=wants_json(), leave=False)
+
+    def advance(fraction: float) -> None:
+        bar.update(max(0, round(fraction * 100) - bar.n))
+
+    try:
+        if report:
+            return run_render_report(
+                studio,
+                episode=episode,
+                project=project,
+                backend=backend,
+                max_attempts=max_attempts,
+                on_poll=advance,
+            )
+        return render_episode(
+            studio,
+            episode=episode,
+            project=project,
+            backend=backend,
+            max_attempts=max_attempts,
+            progress=lambda event: (advance(event.fraction), bar.set_postfix_str(event.message[:40])),
+        )
+    finally:
+        bar.close()
+
+
+def _print_summary(summary: RenderSummary, seconds: float) -> None:
+    if wants_json():
+        document = summary.as_dict()
+        document["seconds"] = round(seconds, 2)
+        emit_json(document)
+        return
+    for scene in summary.scenes:
+        statuses = ", ".join(f"{s['segment']}:{s['status']}" for s in scene["segments"])
+        click.echo(f"scene {scene['scene']:>3}  {scene['status']:<10} segments {statuses}")
+    click.echo(f"video:  {summary.episode_video}")
+    if summary.report:
+        click.echo(f"report: {summary.report}")
+        click.echo(f"        {summary.report_html}")
+    click.echo(f"time:   {seconds:.1f} s")
+
+
+@click.command("render")
+@click.option("--episode", type=int, required=True, help="Episode number.")
+@click.option("--project", help="Project title (needed when the database holds several).")
+@click.option("--backend", default="animatic", show_default=True, help="animatic or comfyui.")
+@click.option(
+    "--max-attempts", type=click.IntRange(1, 20), help="Attempts per segment (default: the screenplay's)."
+)
+@click.option(
+    "--no-report", is_flag=True, help="Render in this process without the papermill report notebook."
+)
+def render_command(
+    episode: int, project: str | None, backend: str, max_attempts: int | None, no_report: bool
+) -> None:
+    """Render an episode (resuming one that was interrupted) and write its report."""
+    started = time.perf_counter()
+    with open_studio() as studio:
+        summary = _render(
+            studio,
+            episode=episode,
+            project=project,
+            backend=backend,
+            max_attempts=max_attempts,
+            report=not no_report,
+        )
+    _print_summary(summary, time.perf_counter() - started)
+
+
+@click.command("prompts")
+@click.option("--episode", type=int, required=True, help="Episode number.")
+@click.option("--project", help="Project title.")
+def prompts_command(episode: int, project: str | None) -> None:
+    """Show (and store) every segment's composed prompt before anything is rendered."""
+    from studio._pipeline import prepare_episode, scene_summaries
+
+    with open_studio() as studio:
+        briefs = prepare_episode(studio, episode=episode, project=project)
+        scenes = scene_summaries(studio, [b.scene_id for b in briefs])
+    if wants_json():
+        emit_json({"episode": episode, "scenes": scenes})
+        return
+    for scene in scenes:
+        for segment in scene["segments"]:
+            click.echo(
+                f"scene {scene['scene']} segment {segment['segment']} "
+                f"[{segment['status']}] seed {segment['seed']}"
+            )
+            click.echo(f"  + {segment['prompt']}")
+            click.echo(f"  - {segment['negative_prompt']}")
+
+
+@click.command("demo")
+@click.option("--no-render", is_flag=True, help="Only import the demo project.")
+@click.option("--no-report", is_flag=True, help="Render without the papermill report notebook.")
+def demo_command(no_render: bool, no_report: bool) -> None:
+    """Import the bundled demo project and render its episode on the animatic backend."""
+    started = time.perf_counter()
+    with open_studio() as studio:
+        summary = studio.import_demo()
+        if no_render:
+            if wants_json():
+                emit_json({"import": summary.as_dict(), "projects": studio.status(project=summary.project)})
+            else:
+                click.echo(summary.describe())
+                click.echo(studio.status_text(project=summary.project))
+            return
+        if not wants_json():
+            click.echo(summary.describe())
+        result = _render(
+            studio,
+            episode=1,
+            project=summary.project,
+            backend="animatic",
+            max_attempts=None,
+            report=not no_report,
+        )
+    _print_summary(result, time.perf_counter() - started)
+
+
+COMMANDS.extend([render_command, prompts_command, demo_command])
