@@ -437,6 +437,9 @@ class Evaluator:
     def n_KSampler(self, a: Mapping[str, Any]) -> Latent:
         return replace(a["latent_image"], prompt=a["positive"], seed=int(a["seed"]))
 
+    def n_KSamplerAdvanced(self, a: Mapping[str, Any]) -> Latent:
+        return replace(a["latent_image"], prompt=a["positive"], seed=int(a["noise_seed"]))
+
     def n_SamplerCustom(self, a: Mapping[str, Any]) -> tuple[Latent, Latent]:
         out = replace(a["latent_image"], prompt=a["positive"], seed=int(a["noise_seed"]))
         return out, out
