@@ -16,6 +16,7 @@ last): L*a*b* statistics and Laplacian-variance sharpness.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -118,9 +119,21 @@ def _check_scale(scale: float) -> None:
 
 
 class _Flow:
-    """DIS optical flow between consecutive frames, as mean magnitude in source pixels."""
+    """DIS optical flow between consecutive frames, as mean magnitude in source pixels.
 
-    def __init__(self, analysis: tuple[int, int], source: tuple[int, int], scale: float) -> None:
+    Each pair is computed on a worker thread while the caller decodes the next
+    frame and computes its SSIM (OpenCV releases the GIL), so the two cores work
+    at once. ``push`` first waits for the pair in flight: the caller's luma ring
+    holds three frames, so the two frames of that pair stay valid until it ends.
+    """
+
+    def __init__(
+        self,
+        analysis: tuple[int, int],
+        source: tuple[int, int],
+        scale: float,
+        executor: ThreadPoolExecutor,
+    ) -> None:
         self.size = analysis_size(*source, min(scale, _FLOW_SCALE))
         self._resize = self.size != analysis
         self._to_source = source[0] / self.size[0]
@@ -130,19 +143,38 @@ class _Flow:
         # (results do not change) and crashes on the garbage floats np.empty can hold.
         self._flow = np.zeros((height, width, 2), np.float32)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._executor = executor
+        self._pending: Future[float] | None = None
         self._previous: Luma | None = None
         self._count = 0
+        self.values: list[float] = []  # values[k]: frames k-1 -> k; NaN for frame 0
 
-    def push(self, luma: Luma) -> float | None:
+    def push(self, luma: Luma) -> None:
+        """Queue the pair (previous frame, ``luma``)."""
+        self._collect()
         if self._resize:
             current = self._ring[self._count % 2]
             cv2.resize(luma, self.size, dst=current, interpolation=cv2.INTER_AREA)
         else:
-            current = luma  # the caller's ring keeps it valid for the next push
+            current = luma  # the caller's ring keeps it valid until the pair is done
         self._count += 1
         previous, self._previous = self._previous, current
         if previous is None:
-            return None
+            self.values.append(math.nan)
+        else:
+            self._pending = self._executor.submit(self._pair, previous, current)
+
+    def finish(self) -> list[float]:
+        """Wait for the last pair; return one value per frame pushed."""
+        self._collect()
+        return self.values
+
+    def _collect(self) -> None:
+        if self._pending is not None:
+            self.values.append(self._pending.result())
+            self._pending = None
+
+    def _pair(self, previous: Luma, current: Luma) -> float:
         flow = self._dis.calc(previous, current, self._flow)
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
         return float(cv2.mean(magnitude)[0]) * self._to_source
@@ -200,7 +232,8 @@ def analyze_video(
     with VideoReader(path, scale=scale) as reader:
         width, height = reader.size
         pairs = _make_engine(engine, (height, width))
-        flow = _Flow(reader.size, (reader.width, reader.height), scale)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-flow")
+        flow = _Flow(reader.size, (reader.width, reader.height), scale, executor)
         colour_size = color_size(reader.width, reader.height)
         series = FrameSeries()
         samples: list[tuple[int, LabStats]] = []
@@ -234,7 +267,9 @@ def analyze_video(
             if last.index % t.color_sample_every:
                 samples.append((last.index, lab_stats(last.rgb_small(colour_size))))
                 series.sharpness[last.index] = laplacian_variance(last.luma)
+            series.flow = flow.finish()
         finally:
+            executor.shutdown(wait=True)
             cv2.setNumThreads(old_threads)
 
         if anchor_rgb is not None:
@@ -296,8 +331,7 @@ def _measure(
     series.ssim.append(math.nan if value is None else value)
     series.mad.append(pairs.mad(luma[-2], current) if len(luma) > 1 else math.nan)
     series.skip_mad.append(pairs.mad(luma[-3], current) if len(luma) > 2 else math.nan)
-    motion = flow.push(current)
-    series.flow.append(math.nan if motion is None else motion)
+    flow.push(current)  # its value arrives in flow.values, one pair later
     series.sharpness.append(math.nan)
 
 
