@@ -13,6 +13,7 @@ The public API is what ``__all__`` lists; everything else lives in private modul
 
 from __future__ import annotations
 
+from studio.assistant._assist import EchoBrain
 from studio.assistant._client import AsyncChatClient, ChatClient, ClientState
 from studio.assistant._context import (
     DEFAULT_CONTEXT_TOKENS,
@@ -40,7 +41,9 @@ from studio.assistant._exceptions import (
     MalformedOutputError,
     ModelNotConfiguredError,
     ModelNotFoundError,
+    StaleProposalError,
 )
+from studio.assistant._proposals import Proposal
 from studio.assistant._routing import TASKS, Router
 from studio.assistant._schemas import (
     CharacterDirection,
@@ -77,6 +80,7 @@ __all__ = [
     "ClientState",
     "ContextTooLargeError",
     "DialogueProposal",
+    "EchoBrain",
     "Embedder",
     "EmbeddingsUnavailableError",
     "FittedContext",
@@ -86,11 +90,13 @@ __all__ = [
     "ModelNotConfiguredError",
     "ModelNotFoundError",
     "PromptSuggestion",
+    "Proposal",
     "Router",
     "SceneBreakdown",
     "SceneExpansion",
     "ScenePlan",
     "ServerEmbedder",
+    "StaleProposalError",
     "Timeouts",
     "Usage",
     "cosine_similarity",

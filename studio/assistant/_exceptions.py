@@ -11,7 +11,8 @@ The subtree under :class:`studio.StudioError`::
         ├── ContextTooLargeError        the conversation does not fit the context budget
         ├── MalformedOutputError        the reply did not match the schema, even after a repair
         ├── AssistantServerError        any other refusal (HTTP status, broken response)
-        └── EmbeddingsUnavailableError  neither the server nor a local model can embed
+        ├── EmbeddingsUnavailableError  neither the server nor a local model can embed
+        └── StaleProposalError          the screenplay changed after a proposal was made
 
 httpx errors are translated at the boundary (:mod:`studio.assistant._client`) and
 chained with ``from``. No message ever contains the API key.
@@ -33,6 +34,7 @@ __all__ = [
     "MalformedOutputError",
     "ModelNotConfiguredError",
     "ModelNotFoundError",
+    "StaleProposalError",
     "truncate_for_display",
 ]
 
@@ -201,6 +203,12 @@ class AssistantServerError(AssistantError):
 
 class EmbeddingsUnavailableError(AssistantError):
     """No embedding model can be used: neither the server's nor a local one."""
+
+    exit_code = 2
+
+
+class StaleProposalError(AssistantError):
+    """A proposal was made against a screenplay that has changed since; ask again."""
 
     exit_code = 2
 

@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 CameraMovement = Literal["static", "pan", "tilt", "zoom", "dolly"]
+Facing = Literal["left", "right", "camera", "away"]
 HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -37,7 +38,7 @@ class DialogueProposal(_Proposal):
     """One line of dialogue."""
 
     speaker: RequiredText = Field(description="The character's name, as in the project.")
-    text: RequiredText = Field(description="What they say.")
+    line: RequiredText = Field(description="What they say.")
 
 
 class ScenePlan(_Proposal):
@@ -53,7 +54,7 @@ class ScenePlan(_Proposal):
         default_factory=list, description="Names of the characters on screen."
     )
     dialogue: list[DialogueProposal] = Field(default_factory=list)
-    duration_seconds: float = Field(default=30.0, description="Target length in seconds.")
+    duration: float = Field(default=10.0, description="Target length in seconds.")
     camera_angle: Text = Field(default="")
     camera_movement: CameraMovement = "static"
     lighting: Text = Field(default="")
@@ -75,7 +76,7 @@ class CharacterDirection(_Proposal):
     expression: Text = Field(default="", description="Facial expression.")
     pose: Text = Field(default="", description="Body pose.")
     position: Text = Field(default="center", description="left, center or right.")
-    facing: Text = Field(default="camera", description="left, right, camera or away.")
+    facing: Facing = "camera"
 
 
 class SceneExpansion(_Proposal):
@@ -116,5 +117,6 @@ class CharacterSheet(_Proposal):
         default_factory=list, description="Main colours as #rrggbb, most prominent first."
     )
     outfit: Text = Field(default="")
-    personality: Text = Field(default="")
-    default_expression: Text = Field(default="")
+    hair: Text = Field(default="")
+    accessories: list[RequiredText] = Field(default_factory=list)
+    personality: Text = Field(default="", description="Folded into the description.")

@@ -31,7 +31,7 @@ GOOD = {
     "scenes": [
         {"title": "Harbour", "description": "Aoi runs through the rain.", "characters": ["Aoi"]},
         {"title": "Doorstep", "description": "She hands over the letter.",
-         "camera_movement": "dolly", "duration_seconds": 20},
+         "camera_movement": "dolly", "duration": 20},
     ],
 }
 TRUNCATED = '{"episode_title": "The Letter", "scenes": [{"title": "Harb'
