@@ -142,7 +142,9 @@ class _Flow:
         # Zeros, not np.empty: OpenCV 5.0's DIS reads the output buffer it is given
         # (results do not change) and crashes on the garbage floats np.empty can hold.
         self._flow = np.zeros((height, width, 2), np.float32)
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]  # not in the stubs
+            cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
+        )
         self._executor = executor
         self._pending: Future[float] | None = None
         self._previous: Luma | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import cv2
@@ -24,6 +25,8 @@ from studio._exceptions import AnalysisError
 from studio.quality._frames import color_size, lab_stats, load_rgb, resize_area
 
 __all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
+
+RGB = npt.NDArray[np.uint8]
 
 _RATIO_LIMITS = (0.5, 2.0)
 _SAMPLE_EVERY = 3  # fitting on every third frame gives the same statistics, faster
@@ -41,12 +44,12 @@ class ColorTransfer:
         self.gain = gain
         self.offset = offset
 
-    def apply(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    def apply(self, rgb: RGB) -> RGB:
         """Correct one 8-bit RGB frame."""
         lab = cv2.cvtColor(rgb.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
         lab = lab * self.gain + self.offset
         out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+        return cast(RGB, np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8))
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -83,7 +86,7 @@ def fit_color_transfer(video_path: Path | str, anchor_frame: Path | str) -> Colo
                 small = frame.reformat(
                     width=size[0], height=size[1], format="rgb24", interpolation=Interpolation.AREA
                 )
-                stats = lab_stats(small.to_ndarray())
+                stats = lab_stats(cast(RGB, small.to_ndarray()))
                 mean = np.asarray(stats.mean)
                 means.append(stats.mean)
                 squares.append(np.asarray(stats.std) ** 2 + mean**2)
@@ -133,7 +136,7 @@ def color_correct(video_path: Path | str, anchor_frame: Path | str, out_path: Pa
                 encoder.pix_fmt = "yuv420p"
                 encoder.options = {"crf": "12", "preset": "medium"}
                 for frame in container.decode(stream):
-                    rgb = transfer.apply(frame.to_ndarray(format="rgb24"))
+                    rgb = transfer.apply(cast(RGB, frame.to_ndarray(format="rgb24")))
                     for packet in encoder.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                         output.mux(packet)
                 for packet in encoder.encode():

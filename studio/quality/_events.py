@@ -207,8 +207,8 @@ def _cuts_and_shifts(
     # A cut needs both a big difference and an SSIM drop (an outlier of -SSIM).
     cut = _outliers(mad, t.cut_min_mad, t) & _outliers(-ssim, t.cut_min_ssim_drop, t)
     shift = _outliers(colour, t.color_shift_min_delta, t)
-    for k in np.flatnonzero(cut | shift):
-        k = int(k)
+    for index in np.flatnonzero(cut | shift):
+        k = int(index)
         if excluded[k - 1] or excluded[k]:
             continue
         if cut[k]:

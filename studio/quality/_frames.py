@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import av
 import cv2
@@ -71,7 +72,7 @@ def resize_area(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDAr
     """Area-average ``image`` to ``(width, height)``; returns it unchanged if already that size."""
     if (image.shape[1], image.shape[0]) == size:
         return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return cast(npt.NDArray[np.uint8], cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
 def rgb_to_luma(rgb: RGB, matrix: str = "bt601") -> Luma:
@@ -102,7 +103,7 @@ def load_rgb(path: Path | str) -> RGB:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise AnalysisError(f"cannot read {path} as an image; pass a PNG or JPEG file.")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return cast(RGB, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 @dataclass
@@ -119,7 +120,7 @@ class DecodedFrame:
         small = self.frame.reformat(
             width=size[0], height=size[1], format="rgb24", interpolation=Interpolation.AREA
         )
-        return small.to_ndarray()
+        return cast(RGB, small.to_ndarray())
 
 
 class VideoReader:
@@ -210,7 +211,7 @@ class VideoReader:
 
 def _plane_view(plane: av.video.plane.VideoPlane) -> npt.NDArray[np.uint8]:
     """A numpy view of one 8-bit plane without its row padding (no copy)."""
-    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
     return rows[:, : plane.width]
 
 

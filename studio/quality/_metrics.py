@@ -50,9 +50,9 @@ _CENTRE = np.float64(128.0)
 _KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)
 
 
-def _blur(src: Float64, dst: Float64) -> Float64:
+def _blur(src: Float64, dst: Float64) -> None:
     """The 11x11 sigma-1.5 Gaussian window, separable, written into ``dst``."""
-    return cv2.sepFilter2D(src, cv2.CV_64F, _KERNEL, _KERNEL, dst=dst)
+    cv2.sepFilter2D(src, cv2.CV_64F, _KERNEL, _KERNEL, dst=dst)
 
 
 class SsimStream:

@@ -25,59 +25,59 @@ class QualityThresholds(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     outlier_z: float = Field(
-        8.0, gt=0, description="Robust z-score beyond which a frame pair is an outlier."
+        default=8.0, gt=0, description="Robust z-score beyond which a frame pair is an outlier."
     )
     min_pairs_for_z: int = Field(
-        8, ge=2, description="Below this many pairs only the absolute floors apply."
+        default=8, ge=2, description="Below this many pairs only the absolute floors apply."
     )
     cut_min_mad: float = Field(
-        8.0, gt=0, description="A cut changes luma by at least this much more than the median pair."
+        default=8.0, gt=0, description="A cut changes luma by at least this much more than the median pair."
     )
     cut_min_ssim_drop: float = Field(
-        0.08, gt=0, description="A cut's SSIM is at least this far below the median pair's."
+        default=0.08, gt=0, description="A cut's SSIM is at least this far below the median pair's."
     )
     color_shift_min_delta: float = Field(
-        4.0, gt=0, description="A sudden colour shift moves the mean Y'CbCr by at least this much."
+        default=4.0, gt=0, description="A sudden colour shift moves the mean Y'CbCr by at least this much."
     )
     flicker_min_luma_step: float = Field(
-        3.0, gt=0, description="Brightness flicker: mean luma jumps up and back by at least this."
+        default=3.0, gt=0, description="Brightness flicker: mean luma jumps up and back by at least this."
     )
     flicker_min_mad: float = Field(
-        6.0, gt=0, description="Content flicker: a frame differs from both neighbours by this."
+        default=6.0, gt=0, description="Content flicker: a frame differs from both neighbours by this."
     )
     freeze_max_mad: float = Field(
-        0.5, ge=0, description="Consecutive frames closer than this are the same picture."
+        default=0.5, ge=0, description="Consecutive frames closer than this are the same picture."
     )
     freeze_min_frames: int = Field(
-        12, ge=2, description="A held picture is a freeze from this many frames (0.5 s at 24 fps)."
+        default=12, ge=2, description="A held picture is a freeze from this many frames (0.5 s at 24 fps)."
     )
     constant_max_std: float = Field(
-        3.0, ge=0, description="A frame whose luma std is at most this is constant (no picture)."
+        default=3.0, ge=0, description="A frame whose luma std is at most this is constant (no picture)."
     )
     black_max_luma: float = Field(
-        24.0, ge=0, description="A constant frame this dark or darker is a black frame."
+        default=24.0, ge=0, description="A constant frame this dark or darker is a black frame."
     )
     seam_max_jump_ratio: float = Field(
-        3.0, gt=1, description="Seam difference over the segment's median frame difference."
+        default=3.0, gt=1, description="Seam difference over the segment's median frame difference."
     )
     seam_min_mad: float = Field(
-        4.0, ge=0, description="A seam jump also needs at least this much luma difference."
+        default=4.0, ge=0, description="A seam jump also needs at least this much luma difference."
     )
     color_max_delta_e: float = Field(
-        8.0, gt=0, description="Largest L*a*b* mean distance to the anchor frame."
+        default=8.0, gt=0, description="Largest L*a*b* mean distance to the anchor frame."
     )
     color_max_std_ratio: float = Field(
-        1.35, gt=1, description="Largest ratio (either way) of L*a*b* std to the anchor's."
+        default=1.35, gt=1, description="Largest ratio (either way) of L*a*b* std to the anchor's."
     )
     sharpness_min_ratio: float = Field(
-        0.5, gt=0, le=1, description="Sharpness below this fraction of segment 0's is decay."
+        default=0.5, gt=0, le=1, description="Sharpness below this fraction of segment 0's is decay."
     )
     min_overall: float = Field(
-        0.5, ge=0, le=1, description="An overall score below this fails even without events."
+        default=0.5, ge=0, le=1, description="An overall score below this fails even without events."
     )
     retry_extra_steps: int = Field(
-        5, ge=0, description="Sampler steps added per retry from the second retry on."
+        default=5, ge=0, description="Sampler steps added per retry from the second retry on."
     )
     color_sample_every: int = Field(
-        6, ge=1, description="Measure L*a*b* statistics and sharpness on every Nth frame."
+        default=6, ge=1, description="Measure L*a*b* statistics and sharpness on every Nth frame."
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from studio.quality._thresholds import QualityThresholds
 
@@ -167,7 +167,7 @@ class VideoAnalysis:
         """A JSON-ready ``dict`` (NaN becomes ``None``)."""
         document = asdict(self)
         document["thresholds"] = self.thresholds.model_dump(mode="json")
-        return _finite(document)
+        return cast(dict[str, Any], _finite(document))
 
 
 def _finite(value: Any) -> Any:
