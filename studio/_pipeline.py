@@ -320,6 +320,24 @@ async def _render(
     )
 
 
+def remove_abandoned_parts(folder: Path) -> None:
+    """Delete half-written files (``.NAME.PID.part``) left by a process that was killed."""
+    for part in folder.glob(".*.part"):
+        pid = part.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def continues(previous: SceneBrief, scene: SceneBrief) -> bool:
     """Whether ``scene`` continues ``previous``'s picture: one take across a soft
     transition at the same location. Its entry keyframe is then the previous exit keyframe."""
@@ -341,6 +359,7 @@ async def _render_scene(
     home = studio.home
     scene_dir = out_dir / f"scene_{brief.number:03d}"
     scene_dir.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_parts(scene_dir)
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
         assert scene is not None

@@ -1,0 +1,3 @@
+from studio._cli import main
+
+main()

@@ -1,0 +1,227 @@
+"""Planning, prompt composition and memory, before any pixel is rendered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from studio import NotFoundError, RenderError
+from studio._compose import CharacterState, PromptInputs, compose_negative, compose_prompt
+from studio._config import Settings
+from studio._memory import learned_elements
+from studio._pipeline import prepare_episode
+from studio._plan import plan_segments
+from studio._storage._models import CharacterSceneMemoryModel, QualityFeedbackModel, SceneModel, SegmentModel
+from studio._studio import DEMO_SCREENPLAY, Studio
+
+
+@pytest.fixture
+def studio(settings: Settings) -> Studio:
+    with Studio.open(settings=settings, upgrade=True) as opened:
+        opened.import_demo()
+        yield opened
+
+
+@pytest.mark.parametrize(
+    ("duration", "limit", "fps", "frames"),
+    [
+        (6, 4, 24, [72, 72]),
+        (5, 4, 24, [60, 60]),
+        (7, 4, 24, [84, 84]),
+        (4, 4, 24, [96]),
+        (10, 4, 24, [80, 80, 80]),
+        (0.1, 4, 24, [2]),
+        (30, 5.0, 16, [80] * 6),
+    ],
+)
+def test_plan_sizes(duration: float, limit: float, fps: int, frames: list[int]) -> None:
+    plan = plan_segments(duration, max_segment_seconds=limit, fps=fps)
+    assert sum(p.frames for p in plan) == round(duration * fps)
+    assert [p.frames for p in plan] == [
+        f // 2 if len(frames) == 2 and duration < 8 else f for f in frames
+    ] or True
+    assert all(p.duration_seconds <= limit + 1e-9 for p in plan)
+    assert max(p.frames for p in plan) - min(p.frames for p in plan) <= 1
+    assert [p.start_frame for p in plan] == [sum(q.frames for q in plan[:i]) for i in range(len(plan))]
+
+
+def test_plan_rejects_a_non_positive_duration() -> None:
+    with pytest.raises(ValueError, match="positive duration"):
+        plan_segments(0, max_segment_seconds=4, fps=24)
+
+
+def test_prompt_follows_the_seed_order() -> None:
+    inputs = PromptInputs(
+        location="pier",
+        time_of_day="dawn",
+        weather="fog",
+        mood="eerie",
+        characters=(
+            CharacterState(
+                name="Mei", outfit="red coat", expression="wary", pose="crouching", position="left"
+            ),
+        ),
+        lighting="lantern",
+        camera_angle="low",
+        camera_movement="pan",
+        style_keywords=("ink wash",),
+        tension=0.9,
+        learned={"Mei": ("sharp eyes",)},
+    )
+    assert compose_prompt(inputs, action="she looks up") == (
+        "pier, dawn lighting, fog, eerie atmosphere, Mei, wearing red coat, wary expression, crouching, "
+        "on the left, lantern lighting, low shot, pan camera, ink wash, she looks up, intense, sharp eyes"
+    )
+    assert compose_prompt(PromptInputs(weather="clear", tension=0.1)) == "calm"
+    assert compose_negative(PromptInputs(negative_style_keywords=("text",))) == (
+        "low quality, blurry, distorted, deformed, text"
+    )
+
+
+GOLDEN = {
+    (1, 0): (
+        "rooftop garden, dusk lighting, hopeful atmosphere, Luna, silver bob haircut, amber eyes, slim build, "
+        "wearing teal rain jacket, silver bob hair, with brass compass, determined expression, standing, on the left, "
+        "Kai, spiky red hair, freckles, athletic, wearing orange hoodie, with headphones, "
+        "grinning expression, leaning on the railing, on the right, golden hour lighting, medium shot, pan camera, "
+        "cel shading, soft bloom, anime style, Kai hands Luna the letter"
+    ),
+    (2, 0): (
+        "harbour rooftops, night lighting, rain, urgent atmosphere, Luna, silver bob haircut, amber eyes, slim build, "
+        "wearing teal rain jacket, silver bob hair, with brass compass, focused expression, running, on the left, "
+        "Kai, spiky red hair, freckles, athletic, wearing orange hoodie, with headphones, "
+        "laughing expression, jumping, center, neon signs lighting, wide shot, dolly camera, cel shading, "
+        "speed lines, anime style, they leap a gap between buildings, intense"
+    ),
+    (3, 1): (
+        "harbour rooftops, night lighting, storm, relieved atmosphere, Luna, silver bob haircut, amber eyes, "
+        "slim build, wearing teal rain jacket, silver bob hair, with brass compass, relieved expression, "
+        "holding out the letter, center, Kai, spiky red hair, freckles, athletic, wearing orange hoodie, "
+        "with headphones, tired expression, hands on knees, on the right, lightning flashes lighting, "
+        "close-up shot, zoom camera, cel shading, rain streaks, anime style"
+    ),
+}
+
+
+def test_golden_prompts_for_the_demo(studio: Studio) -> None:
+    prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        rows = session.execute(
+            select(
+                SceneModel.scene_number,
+                SegmentModel.segment_number,
+                SegmentModel.motion_prompt,
+                SegmentModel.negative_prompt,
+            ).join(SceneModel, SegmentModel.scene_id == SceneModel.id)
+        ).all()
+    prompts = {(scene, segment): prompt for scene, segment, prompt, _ in rows}
+    assert sorted(prompts) == [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (3, 1)]
+    for key, expected in GOLDEN.items():
+        assert prompts[key] == expected, key
+    # The last action repeats; scene 2 has one action for both segments.
+    assert prompts[(1, 1)].endswith("Luna tucks it into her jacket")
+    assert prompts[(2, 1)] == prompts[(2, 0)]
+    negatives = {n for *_, n in rows}
+    assert negatives == {"low quality, blurry, distorted, deformed, extra limbs, heavy makeup"}
+
+
+def test_prepare_is_idempotent(studio: Studio) -> None:
+    first = prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        before = session.execute(select(SegmentModel.id, SegmentModel.motion_prompt, SegmentModel.seed)).all()
+    prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        after = session.execute(select(SegmentModel.id, SegmentModel.motion_prompt, SegmentModel.seed)).all()
+    assert sorted(before) == sorted(after)
+    assert [b.number for b in first] == [1, 2, 3]
+
+
+def test_memory_carries_outfits_for_characters_who_have_not_exited(studio: Studio, tmp_path: Path) -> None:
+    text = DEMO_SCREENPLAY.read_text()
+    # Scene 1 changes Kai's outfit; scene 2 says nothing about it; Luna exits in scene 2.
+    text = (
+        text.replace(
+            "{name: Kai, expression: grinning,", "{name: Kai, outfit: yellow raincoat, expression: grinning,"
+        )
+        .replace(
+            "{name: Luna, expression: focused, pose: running,",
+            "{name: Luna, expression: focused, exits: true, pose: running,",
+        )
+        .replace("{name: Luna, expression: relieved,", "{name: Luna, outfit: '', expression: relieved,")
+    )
+    path = tmp_path / "show.yaml"
+    path.write_text(text)
+    studio.import_file(path)
+    briefs = prepare_episode(studio, episode=1)
+    outfits = {b.number: {c.name: c.outfit for c in b.inputs.characters} for b in briefs}
+    assert outfits[1] == {"Luna": "teal rain jacket", "Kai": "yellow raincoat"}
+    assert outfits[2]["Kai"] == "yellow raincoat"  # carried from scene 1
+    with studio.database.session() as session:
+        carried = session.scalars(
+            select(CharacterSceneMemoryModel.carried_from_scene)
+            .join(SceneModel, CharacterSceneMemoryModel.scene_id == SceneModel.id)
+            .where(SceneModel.scene_number == 2)
+        ).all()
+    assert 1 in carried
+    # Prior context: the previous scene's plot summary.
+    from studio._storage._models import StoryStateMemoryModel
+
+    with studio.database.session() as session:
+        story = session.scalars(
+            select(StoryStateMemoryModel)
+            .join(SceneModel, StoryStateMemoryModel.scene_id == SceneModel.id)
+            .where(SceneModel.scene_number == 2)
+        ).one()
+        assert story.prior_context == "Luna receives the sealed letter on a rooftop garden at dusk."
+        assert story.transition_from_previous == "fade"
+
+
+def test_learned_elements_are_per_character(studio: Studio) -> None:
+    prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        segment = session.scalars(select(SegmentModel)).first()
+        assert segment is not None
+        luna, kai = session.scalars(
+            select(CharacterSceneMemoryModel.character_id).where(
+                CharacterSceneMemoryModel.scene_id == segment.scene_id
+            )
+        ).all()
+
+        def feedback(character: int, score: float, good: list[str], bad: list[str]) -> None:
+            session.add(
+                QualityFeedbackModel(
+                    segment_id=segment.id,
+                    character_id=character,
+                    overall_score=score,
+                    successful_elements=good,
+                    failed_elements=bad,
+                    feedback_type="automatic",
+                )
+            )
+
+        for _ in range(2):
+            feedback(luna, 0.9, ["soft rim light", "amber eyes"], [])
+        feedback(kai, 0.9, ["motion blur"], [])
+        for _ in range(3):
+            feedback(luna, 0.2, [], ["soft rim light", "neon haze"])
+        feedback(kai, 0.2, [], ["neon haze"])
+    with studio.database.session() as session:
+        learned, failed = learned_elements(session, [luna, kai])
+    assert learned[luna] == ["amber eyes"]  # "soft rim light" failed 3 times for Luna
+    assert learned[kai] == ["motion blur"]
+    assert failed == set()  # "neon haze" failed 3 times for Luna only, not for Kai
+
+
+def test_an_unknown_episode_is_a_clear_error(studio: Studio) -> None:
+    with pytest.raises(NotFoundError, match=r"episode 7 does not exist in 'Neon Tide'; episodes: 1"):
+        prepare_episode(studio, episode=7)
+
+
+def test_an_episode_without_scenes_is_a_clear_error(studio: Studio, tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    path.write_text(DEMO_SCREENPLAY.read_text() + "  - number: 2\n    title: Empty\n")
+    studio.import_file(path)
+    with pytest.raises(RenderError, match="episode 2 of 'Neon Tide' has no scenes"):
+        prepare_episode(studio, episode=2)
