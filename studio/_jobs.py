@@ -31,7 +31,7 @@ Contracts shared by every function here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -60,9 +60,11 @@ __all__ = [
     "enqueue",
     "fail",
     "finish",
+    "JobHooks",
     "get_job",
     "heartbeat",
     "is_cancel_requested",
+    "job_hooks",
     "list_jobs",
     "release",
     "report_progress",
@@ -261,13 +263,25 @@ def enqueue(
         return row.id
 
 
-def claim_next(database: Database, worker_id: str, *, lease_seconds: float) -> ClaimedJob | None:
+def claim_next(
+    database: Database,
+    worker_id: str,
+    *,
+    lease_seconds: float,
+    job_types: Collection[str] | None = None,
+) -> ClaimedJob | None:
     """Claim the next queued job for ``worker_id``: highest priority first, then FIFO.
 
     One statement moves one row from ``queued`` to ``running`` and returns it: the
     candidate is chosen with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (rows another
     worker is claiming are skipped, not waited for) and inside ``BEGIN IMMEDIATE`` on
     SQLite (one writer at a time). The ``WHERE`` restates ``status = 'queued'``.
+
+    Args:
+        database: The queue's database.
+        worker_id: Who claims (recorded on the row; part of the claim's token).
+        lease_seconds: How long the claim holds without a heartbeat.
+        job_types: Claim only these types (the ones this worker can run); ``None``: any.
 
     Returns:
         The claim (with ``attempt`` incremented and a lease of ``lease_seconds`` from
@@ -276,9 +290,12 @@ def claim_next(database: Database, worker_id: str, *, lease_seconds: float) -> C
     if lease_seconds <= 0:
         raise ValueError(f"lease_seconds must be positive, got {lease_seconds}")
     dialect = database.dialect
+    waiting = JobModel.status == JobStatus.QUEUED.value
+    if job_types is not None:
+        waiting = waiting & JobModel.job_type.in_(sorted(job_types))
     candidate = (
         select(JobModel.id)
-        .where(JobModel.status == JobStatus.QUEUED.value)
+        .where(waiting)
         .order_by(JobModel.priority.desc(), JobModel.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -603,3 +620,8 @@ def list_jobs(
     )
     result = running + queued + finished
     return result[:limit] if limit is not None else result
+
+
+# The render notebook imports its hooks from here (``from studio._jobs import job_hooks``).
+# Imported last: the hooks module calls back into this one at call time.
+from studio._job_hooks import JobHooks, job_hooks  # noqa: E402

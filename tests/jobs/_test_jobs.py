@@ -1,0 +1,65 @@
+"""Job types for the queue's tests; worker processes load them with ``--import``.
+
+Side effects are lines appended to the file named by ``parameters["log"]`` (one
+``write`` of a short line with O_APPEND is atomic), so a test can count exactly how
+often each job ran, and in which process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from studio._job_records import JobCancelled
+from studio._job_runners import JobContext, register_job_type
+
+# How long a step of a "steps" job or one wait of a "hang_first" job lasts.
+STEP_SECONDS = 0.02
+
+
+def append(path: str, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def record(context: JobContext) -> None:
+    """Record one side effect: ``done JOB ATTEMPT PID``."""
+    append(context.parameters["log"], f"done {context.job_id} {context.attempt} {os.getpid()}")
+
+
+def hang_first(context: JobContext) -> None:
+    """The first attempt announces itself and never finishes; later attempts record."""
+    log = context.parameters["log"]
+    if context.attempt == 1:
+        append(log, f"started {context.job_id} {context.attempt} {os.getpid()}")
+        idle = threading.Event()
+        while not context.cancel_requested():
+            idle.wait(STEP_SECONDS)
+        raise JobCancelled("stopped", job_id=context.job_id)
+    record(context)
+
+
+def steps(context: JobContext) -> None:
+    """``parameters["steps"]`` steps, each a checkpoint, recorded and reported."""
+    total = int(context.parameters["steps"])
+    log = context.parameters["log"]
+    idle = threading.Event()
+    for step in range(total):
+        if context.cancel_requested():
+            raise JobCancelled("stopped at a checkpoint", job_id=context.job_id)
+        idle.wait(STEP_SECONDS)
+        append(log, f"step {context.job_id} {step}")
+        context.report_progress(100 * (step + 1) / total, f"step {step + 1} of {total}")
+
+
+def explode(context: JobContext) -> None:
+    raise RuntimeError(context.parameters.get("message", "boom"))
+
+
+register_job_type("record", record)
+register_job_type("hang_first", hang_first)
+register_job_type("steps", steps)
+register_job_type("explode", explode)
