@@ -181,15 +181,14 @@ def _export_html(notebook: Path, page: Path) -> None:
 
 def contact_sheet(summary: RenderSummary) -> Figure:
     """First and last frame of every segment, one row per segment."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from studio._video import read_image
 
     rows = [(sc["scene"], seg) for sc in summary.scenes for seg in sc["segments"] if seg["video"]]
-    figure, axes = plt.subplots(max(1, len(rows)), 2, figsize=(6, 1.8 * max(1, len(rows))), squeeze=False)
+    # A bare Figure (no pyplot): no global backend switch, and IPython displays it inline.
+    figure = Figure(figsize=(6, 1.8 * max(1, len(rows))))
+    axes = figure.subplots(max(1, len(rows)), 2, squeeze=False)
     for (scene, segment), (first_ax, last_ax) in zip(rows, axes, strict=False):
         stem = Path(segment["video"]).with_suffix("")
         for ax, which in ((first_ax, "first"), (last_ax, "last")):
@@ -228,10 +227,7 @@ _SCORE_NAMES = ("frame_consistency", "motion_smoothness", "seam_continuity", "co
 
 
 def scores_figure(summary: RenderSummary) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     labels, series = [], {name: [] for name in _SCORE_NAMES}
     for scene in summary.scenes:
@@ -240,7 +236,8 @@ def scores_figure(summary: RenderSummary) -> Figure:
             for name in _SCORE_NAMES:
                 value = (segment["scores"] or {}).get(name)
                 series[name].append(value if isinstance(value, float) else float("nan"))
-    figure, ax = plt.subplots(figsize=(8, 3))
+    figure = Figure(figsize=(8, 3))
+    ax = figure.subplots()
     for name, values in series.items():
         ax.plot(labels, values, marker="o", label=name)
     ax.set_ylim(0, 1.05)
@@ -306,3 +303,12 @@ def notebook_render(
             progress=show,
             should_cancel=hooks.get("should_cancel"),
         )
+
+
+def figure_png(figure: Figure) -> bytes:
+    """PNG bytes of a figure, for ``IPython.display.Image`` (no pyplot backend involved)."""
+    from io import BytesIO
+
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()

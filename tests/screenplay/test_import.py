@@ -87,7 +87,7 @@ def test_an_edited_scene_is_updated_in_place_and_marked_stale(studio: Studio, tm
                 SegmentModel(scene_id=scene.id, segment_number=0, motion_prompt="p", status="completed")
             )
     edited = tmp_path / "show.yaml"
-    edited.write_text(DEMO_SCREENPLAY.read_text().replace("location: harbour rooftops", "location: bridge"))
+    edited.write_text(DEMO_SCREENPLAY.read_text().replace("location: harbour rooftops\n        time_of_day: night\n        weather: rain", "location: bridge\n        time_of_day: night\n        weather: rain"))
     summary = studio.import_file(edited)
     assert summary.updated["scenes"] == 1
     assert summary.unchanged["scenes"] == 2
