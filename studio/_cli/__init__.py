@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "studio._cli._project",
     "studio._cli._render",
     "studio._cli._analyze",
+    "studio._cli._jobs",
+    "studio._cli._assist",
 )
 
 
