@@ -1,5 +1,6 @@
 """Generation backends: the contract and the registry (``animatic``, ``comfyui``)."""
 
+from studio._config import Settings
 from studio.backends._animatic import AnimaticBackend
 from studio.backends._animatic_render import render_still
 from studio.backends._base import (
@@ -31,3 +32,13 @@ __all__ = [
     "register_backend",
     "render_still",
 ]
+
+
+def _comfyui(settings: Settings) -> Backend:
+    # Imported on first use, so `import studio.backends` pulls no httpx/websockets.
+    from studio.comfyui._backend import create_comfy_backend
+
+    return create_comfy_backend(settings)
+
+
+register_backend("comfyui", _comfyui)
