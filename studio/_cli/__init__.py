@@ -22,7 +22,6 @@ COMMAND_MODULES = (
     "studio._cli._analyze",
     "studio._cli._jobs",
     "studio._cli._assist",
-    "studio._cli._apps",
     "studio._cli._comfy",
 )
 
