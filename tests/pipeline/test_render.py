@@ -17,7 +17,7 @@ from studio._pipeline import RenderCancelled, render_episode
 from studio._storage._models import QualityFeedbackModel, SceneModel, SegmentModel
 from studio._studio import Studio
 from studio._video import VideoWriter, iter_frames, probe
-from studio.backends import SegmentRequest, SegmentResult, register_backend
+from studio.backends import SegmentRequest, SegmentResult
 from studio.backends._animatic import AnimaticBackend
 
 DEMO_FRAMES = (6 + 5 + 7) * 24
@@ -107,13 +107,21 @@ class FlakyBackend(AnimaticBackend):
 
 
 FLAKY_STATE: set[str] = set()
-register_backend("flaky", lambda settings: FlakyBackend())
 
 
+@pytest.fixture
+def flaky_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registered for one test only, so other tests see the real registry."""
+    from studio.backends import _base
+
+    monkeypatch.setitem(_base._REGISTRY, "flaky", lambda settings: FlakyBackend())
+    FLAKY_STATE.clear()
+
+
+@pytest.mark.usefixtures("flaky_backend")
 def test_a_failing_segment_is_retried_with_a_new_seed_and_feedback_records_why(
     sqlite_settings: Settings,
 ) -> None:
-    FLAKY_STATE.clear()
     with Studio.open(settings=sqlite_settings) as studio:
         studio.import_demo()
         summary = render_episode(studio, episode=1, backend="flaky")
