@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "studio._cli._analyze",
     "studio._cli._jobs",
     "studio._cli._assist",
+    "studio._cli._apps",
     "studio._cli._comfy",
 )
 

@@ -1,0 +1,47 @@
+"""Widget tests run without a kernel: widgets get a dummy comm, clicks call handlers.
+
+ipywidgets swallows exceptions raised in ``on_click`` handlers (they are only logged to
+the ``traitlets`` logger), and the panels log unexpected errors to the ``widgets``
+logger. ``fail_on_handler_errors`` turns any logged exception during a test into a
+failure, so a broken handler cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from ipywidgets import Widget
+
+from studio._config import Settings
+from studio._studio import Studio
+
+
+@pytest.fixture(autouse=True)
+def fail_on_handler_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [record for record in caplog.get_records("call") if record.exc_info]
+    if errors:
+        details = "\n".join(f"{r.name}: {r.getMessage()}: {r.exc_info[1]!r}" for r in errors if r.exc_info)
+        pytest.fail(f"a widget handler raised:\n{details}")
+
+
+@pytest.fixture(autouse=True)
+def close_widgets() -> Iterator[None]:
+    yield
+    Widget.close_all()
+
+
+@pytest.fixture
+def studio(sqlite_settings: Settings) -> Iterator[Studio]:
+    with Studio.open(settings=sqlite_settings) as opened:
+        opened.import_demo()
+        yield opened
+
+
+@pytest.fixture
+def empty_studio(sqlite_settings: Settings) -> Iterator[Studio]:
+    with Studio.open(settings=sqlite_settings) as opened:
+        yield opened

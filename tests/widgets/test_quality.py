@@ -1,0 +1,54 @@
+"""QualityPanel: charts, events, approve/reject stored as user feedback."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from studio._storage._models import QualityFeedbackModel
+from studio._studio import Studio
+from tests.editing._fake_render import fake_render
+from widgets import QualityPanel
+
+
+def test_charts_and_events(studio: Studio) -> None:
+    fake_render(studio)
+    panel = QualityPanel(studio)
+    assert bytes(panel.chart.value).startswith(b"\x89PNG")
+    assert "6 segments" in panel.summary.value and "0.80" in panel.summary.value
+    assert panel.events.value.count("freeze") == 3
+    assert len(panel.segment.options) == 6
+
+
+def test_approve_and_reject_store_user_feedback(studio: Studio) -> None:
+    fake_render(studio)
+    panel = QualityPanel(studio)
+    panel.segment.value = panel.segment.options[1][1]
+    panel.rating.value = 5
+    panel.notes.value = "smooth"
+    panel.approve.click()
+    assert panel.feedback.last_level == "success" and "1.1 approved with 5/5" in panel.feedback.last_message
+    assert "approved" in panel.segment_review.value and panel.notes.value == ""
+    panel.rating.value = 2
+    panel.reject.click()
+    with studio.database.session() as session:
+        rows = session.execute(
+            select(QualityFeedbackModel.user_rating, QualityFeedbackModel.user_notes).where(
+                QualityFeedbackModel.feedback_type == "user"
+            )
+        ).all()
+    assert sorted(rows, key=lambda r: r[0]) == [(2, None), (5, "smooth")]
+    assert "1 reviewed" in panel.summary.value
+
+
+def test_without_segments_the_panel_says_what_to_do(studio: Studio) -> None:
+    panel = QualityPanel(studio)
+    assert "render the episode" in panel.summary.value
+    panel.approve.click()
+    assert panel.feedback.last_level == "warning"
+
+
+def test_lazy_panel_reads_nothing_until_refreshed(studio: Studio) -> None:
+    panel = QualityPanel(studio, lazy=True)
+    assert not panel.loaded and panel.episode.options == ()
+    panel.refresh()
+    assert panel.loaded and panel.episode.value == 1
