@@ -6,105 +6,17 @@ never by sleeping a fixed time. Leases are short (2 s) so lease expiry is quick.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from studio._cli import main
-from studio._config import Settings, load_settings
+from studio._config import Settings
 from studio._job_records import JobStatus
 from studio._jobs import enqueue, get_job, list_jobs
-from studio._storage._database import Database, open_database
-from tests._postgres import PostgresServer
-
-ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 60.0
-LEASE = "2"
-
-
-def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = DEADLINE) -> None:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        pause.wait(0.05)
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
-
-
-class Workers:
-    """Starts worker processes and makes sure none outlives the test."""
-
-    def __init__(self, url: str, home: Path) -> None:
-        self.url, self.home = url, home
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "DB_"))}
-        log = open(self.home / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - closed by the child's exit
-        command = [sys.executable, "-m", "studio", "--home", str(self.home), "--database-url", self.url]
-        command += ["worker", "--import", "tests.jobs._test_jobs", "--poll-seconds", "0.05", *args]
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.processes.append(process)
-        return process
-
-    def wait(self, process: subprocess.Popen[bytes], *, timeout: float = DEADLINE) -> int:
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"worker {process.pid} did not exit:\n{self.logs()}")
-
-    def logs(self) -> str:
-        return "\n".join(
-            p.read_text(errors="replace")[-3000:] for p in sorted(self.home.glob("worker-*.log"))
-        )
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-
-@pytest.fixture
-def pg_settings(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Settings]:
-    url = postgres_server.create_database()
-    try:
-        yield load_settings(home=tmp_path / "home", database_url=url, environ={})
-    finally:
-        postgres_server.drop_database(url)
-
-
-def open_db(settings: Settings) -> Database:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    return open_database(settings, upgrade=True)
-
-
-@pytest.fixture
-def workers_for(tmp_path: Path) -> Iterator[Callable[[Settings], Workers]]:
-    made: list[Workers] = []
-
-    def make(settings: Settings) -> Workers:
-        settings.home.mkdir(parents=True, exist_ok=True)
-        made.append(Workers(settings.database_url, settings.home))
-        return made[-1]
-
-    yield make
-    for workers in made:
-        workers.stop_all()
+from tests.jobs._helpers import LEASE, Workers, lines, open_db, run_cli, wait_for
 
 
 def assert_exactly_once(log: Path, job_ids: list[int]) -> Counter[int]:
@@ -188,10 +100,8 @@ def test_cancel_from_the_cli_stops_a_running_job_and_sigterm_stops_the_worker(
         workers = workers_for(settings)
         worker = workers.start("--lease-seconds", LEASE)
         wait_for(lambda: get_job(database, job_id).progress > 0, "progress from the running job")
-        runner = CliRunner()
-        args = ["--home", str(settings.home), "--database-url", settings.database_url]
-        result = runner.invoke(main, [*args, "jobs", "cancel", str(job_id)], catch_exceptions=False)
-        assert result.exit_code == 0 and "cancel requested" in result.stdout
+        code, out, _ = run_cli(settings, "jobs", "cancel", str(job_id))
+        assert code == 0 and "cancel requested" in out
         wait_for(lambda: get_job(database, job_id).status is JobStatus.CANCELLED, "the job to be cancelled")
         info = get_job(database, job_id)
         assert 0 < info.progress < 100

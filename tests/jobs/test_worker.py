@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,22 +14,7 @@ from studio._jobs import enqueue, get_job, list_jobs, request_cancel
 from studio._storage._database import Database
 from studio._worker import Worker, WorkerState
 from tests.jobs import _test_jobs  # noqa: F401 - registers the test job types
-
-DEADLINE = 30.0
-
-
-def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = DEADLINE) -> None:
-    """Poll ``condition`` until true; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        pause.wait(0.02)
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
+from tests.jobs._helpers import DEADLINE, lines, wait_for
 
 
 def test_once_runs_every_queued_job_and_records_outcomes(

@@ -1,0 +1,56 @@
+"""A real render job end to end: worker process → papermill notebook → job hooks.
+
+One episode of the demo on the animatic backend, on PostgreSQL. (On SQLite the
+render's own read-then-write sessions can fail with "database is locked" when any other
+writer, such as the worker's heartbeat, commits between their read and their write:
+see the report that came with this test.) The job is cancelled as
+soon as it runs (the render stops at its first checkpoint and keeps its report), then
+retried from the CLI and rendered to the end by the same worker.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+import pytest
+
+from studio._config import Settings
+from studio._enqueue import enqueue_renders
+from studio._job_records import JobStatus
+from studio._jobs import get_job, request_cancel
+from studio._studio import Studio
+from tests.jobs._helpers import Workers, open_db, run_cli, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def test_a_render_job_is_cancelled_retried_and_finished_with_its_report(
+    pg_settings: Settings, workers_for: Callable[[Settings], Workers]
+) -> None:
+    with Studio.open(settings=pg_settings, upgrade=True) as studio:
+        studio.import_demo()
+    database = open_db(pg_settings)
+    try:
+        [job_id] = enqueue_renders(database, "1").created.values()
+        workers = workers_for(pg_settings)
+        worker = workers.start("--lease-seconds", "10")
+        wait_for(lambda: get_job(database, job_id).status is JobStatus.RUNNING, "the render job to start")
+        request_cancel(database, job_id)
+        wait_for(lambda: get_job(database, job_id).status.is_finished, "the render to stop", timeout=120)
+        info = get_job(database, job_id)
+        assert info.status is JobStatus.CANCELLED, (info.error, workers.logs())
+        assert info.report_path == "reports/neon-tide/episode_01.ipynb"
+        assert (pg_settings.home / info.report_path).is_file()  # the partial report is kept
+
+        code, out, _ = run_cli(pg_settings, "jobs", "retry", str(job_id))
+        assert (code, out) == (0, f"job {job_id}: queued again\n")
+        wait_for(lambda: get_job(database, job_id).status.is_finished, "the retried render", timeout=180)
+        info = get_job(database, job_id)
+        assert info.status is JobStatus.SUCCEEDED, (info.error, workers.logs())
+        assert info.progress == 100
+        assert [h["outcome"] for h in info.history] == ["cancelled", "succeeded"]
+        worker.send_signal(signal.SIGTERM)
+        assert workers.wait(worker) == 0, workers.logs()
+    finally:
+        database.dispose()
