@@ -128,8 +128,11 @@ def _create_engine(url: str, *, echo: bool) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so
-        # `BEGIN IMMEDIATE` (used to claim jobs) works.
+        # pysqlite's own transaction handling defers BEGIN; emit it ourselves. Every
+        # transaction takes the write lock up front (BEGIN IMMEDIATE): a deferred
+        # transaction that reads and then writes while another process committed fails
+        # at once with "database is locked" (SQLite cannot wait on a stale snapshot), while
+        # an immediate one simply waits its turn through busy_timeout.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
@@ -146,7 +149,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    mode = connection.info.pop("sqlite_begin", "BEGIN")
+    mode = connection.info.pop("sqlite_begin", "BEGIN IMMEDIATE")
     connection.exec_driver_sql(mode)
 
 
