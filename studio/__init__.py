@@ -16,9 +16,15 @@ from studio._exceptions import (
     StorageError,
     StudioError,
 )
-from studio._importer import ImportSummary
-from studio._screenplay import Screenplay, load_screenplay
-from studio._studio import Studio
+
+# Heavier parts (SQLAlchemy, Alembic, pydantic models) load on first use, so commands
+# such as `studio analyze` start fast (PEP 562).
+_LAZY = {
+    "ImportSummary": "studio._importer",
+    "Screenplay": "studio._screenplay",
+    "Studio": "studio._studio",
+    "load_screenplay": "studio._screenplay",
+}
 
 __version__ = "0.1.0"
 
@@ -42,7 +48,28 @@ __all__ = [
     "load_settings",
 ]
 
+
+
+def _present_as_studio(obj: object) -> object:
+    if isinstance(obj, type) and obj.__module__.startswith("studio._"):
+        obj.__module__ = "studio"
+    return obj
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = _present_as_studio(getattr(importlib.import_module(_LAZY[name]), name))
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'studio' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 for _name in __all__:
-    _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and _obj.__module__.startswith("studio._"):
-        _obj.__module__ = "studio"
+    if _name not in _LAZY:
+        _present_as_studio(globals()[_name])

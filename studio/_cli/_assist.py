@@ -8,12 +8,15 @@ With no model server configured, or the server down, every command says so and e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from studio._cli._common import StudioGroup, emit_json, open_studio, wants_json
-from studio._importer import ImportSummary
-from studio.assistant import EchoBrain, Proposal
+
+if TYPE_CHECKING:  # imported when a command runs, so `studio --help` stays fast
+    from studio._importer import ImportSummary
+    from studio.assistant import EchoBrain, Proposal
 
 COMMANDS: list[click.Command] = []
 
@@ -49,6 +52,8 @@ def breakdown_command(
     episode: int, synopsis: str, project: str | None, apply_: bool, save: str | None
 ) -> None:
     """Propose an episode's scenes from a synopsis."""
+    from studio.assistant import EchoBrain
+
     with open_studio() as studio, EchoBrain.from_studio(studio) as brain:
         proposal = brain.breakdown(episode=episode, synopsis=synopsis, project=project)
         _report(brain, proposal, apply_=apply_, save=save, project=project)
@@ -61,6 +66,8 @@ def breakdown_command(
 @_SAVE
 def expand_command(scene: int, project: str | None, apply_: bool, save: str | None) -> None:
     """Propose each character's action, expression and pose, the camera and the lighting."""
+    from studio.assistant import EchoBrain
+
     with open_studio() as studio, EchoBrain.from_studio(studio) as brain:
         proposal = brain.expand(scene=scene, project=project)
         _report(brain, proposal, apply_=apply_, save=save, project=project)
@@ -76,6 +83,8 @@ def character_command(
     name: str, brief: str, project: str | None, apply_: bool, save: str | None
 ) -> None:
     """Propose a character sheet (new, or an update of an existing character)."""
+    from studio.assistant import EchoBrain
+
     with open_studio() as studio, EchoBrain.from_studio(studio) as brain:
         proposal = brain.character(name=name, brief=brief, project=project)
         _report(brain, proposal, apply_=apply_, save=save, project=project)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from studio._cli._common import StudioGroup, emit_json, open_studio, state, wants_json
-from studio._storage._database import Database
 
 COMMANDS: list[click.Command] = []
 
@@ -87,6 +86,8 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade_command() -> None:
     """Apply every pending migration to the configured database."""
+    from studio._storage._database import Database
+
     settings = state().settings
     if settings.is_embedded_database:
         settings.home.mkdir(parents=True, exist_ok=True)
