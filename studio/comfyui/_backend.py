@@ -17,6 +17,7 @@ last frame), ``segment_NNN_first.png`` (decoded from the video), and
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -208,13 +209,14 @@ class ComfyBackend:
                 raise ComfyProtocolError(f"job {result.prompt_id} on {server.url} finished "
                                          "without its video or last-frame output",
                                          server=server.url, prompt_id=result.prompt_id)
-            suffix = Path(video_files[0].filename).suffix.lower()
-            video = await client.download(video_files[0], out,
-                                          name=f"{stem}{suffix if suffix else '.mp4'}")
-            last = await client.download(last_files[-1], out, name=f"{stem}_last.png")
-            return self._result(template, video, last, out / f"{stem}_first.png", plan.lead,
-                                {"server": server.url, "prompt_id": result.prompt_id,
-                                 "cached_nodes": list(result.cached_nodes)})
+            suffix = Path(video_files[0].filename).suffix.lower() or ".mp4"
+            video, last = await asyncio.gather(
+                client.download(video_files[0], out, name=f"{stem}{suffix}"),
+                client.download(last_files[-1], out, name=f"{stem}_last.png"))
+            return await asyncio.to_thread(
+                self._result, video, last, out / f"{stem}_first.png", plan.lead,
+                {"server": server.url, "prompt_id": result.prompt_id,
+                 "cached_nodes": list(result.cached_nodes)})
 
         label = f"scene {scene.scene} segment {request.segment_number}"
         segment = await self.pool.run(job, label=label)
@@ -226,7 +228,7 @@ class ComfyBackend:
                              segment.first_frame_path, segment.frame_count,
                              segment.leading_duplicate, meta)
 
-    def _result(self, template: Template, video: Path, last: Path, first: Path, lead: int,
+    def _result(self, video: Path, last: Path, first: Path, lead: int,
                 meta: Mapping[str, Any]) -> SegmentResult:
         try:
             info = probe(video)

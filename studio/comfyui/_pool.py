@@ -54,6 +54,7 @@ class PoolServer:
     jobs_done: int = 0
     _info: dict[str, Any] | None = field(default=None, repr=False)
     _info_at: float = 0.0
+    _info_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def load(self) -> int:
@@ -62,10 +63,11 @@ class PoolServer:
 
     async def object_info(self) -> dict[str, Any]:
         """The server's ``/object_info``, cached for a few minutes."""
-        if self._info is None or time.monotonic() - self._info_at > OBJECT_INFO_TTL:
-            self._info = await self.client.object_info()
-            self._info_at = time.monotonic()
-        return self._info
+        async with self._info_lock:
+            if self._info is None or time.monotonic() - self._info_at > OBJECT_INFO_TTL:
+                self._info = await self.client.object_info()
+                self._info_at = time.monotonic()
+            return self._info
 
 
 class ComfyPool:

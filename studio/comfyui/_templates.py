@@ -42,6 +42,7 @@ names above are filled from the request itself.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.resources
 import json
 import re
@@ -204,7 +205,9 @@ def user_template_dir(home: Path) -> Path:
     return home / "workflows"
 
 
+@functools.lru_cache(maxsize=1)
 def _builtin_docs() -> dict[str, Any]:
+    """The shipped manifests (read once; callers must not mutate them)."""
     docs: dict[str, Any] = {}
     root = importlib.resources.files("studio._workflows")
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
@@ -213,9 +216,14 @@ def _builtin_docs() -> dict[str, Any]:
     return docs
 
 
+@functools.lru_cache(maxsize=64)
+def _builtin_template(name: str) -> Template:
+    return parse_template(_builtin_docs()[name])
+
+
 def list_templates(home: Path | None = None) -> list[Template]:
     """Every template, built-in and user (user shadows built-in), sorted by name."""
-    found = {name: parse_template(doc) for name, doc in _builtin_docs().items()}
+    found = {name: _builtin_template(name) for name in _builtin_docs()}
     if home is not None and user_template_dir(home).is_dir():
         for path in sorted(user_template_dir(home).glob("*.json")):
             found[path.stem] = _read_user(path)
@@ -240,9 +248,8 @@ def load_template(name: str, *, home: Path | None = None) -> Template:
         path = user_template_dir(home) / f"{name}.json"
         if _NAME.match(name) and path.is_file():
             return _read_user(path)
-    docs = _builtin_docs()
-    if name in docs:
-        return parse_template(docs[name])
+    if name in _builtin_docs():
+        return _builtin_template(name)
     known = ", ".join(t.name for t in list_templates(home))
     raise TemplateError(f"unknown template {name!r}; known templates: {known}")
 

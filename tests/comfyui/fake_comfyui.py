@@ -48,7 +48,7 @@ CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4"
 
 @dataclass
 class Behaviour:
-    run_seconds: float = 0.02          # simulated time per job, spread over the steps
+    run_seconds: float = 0.02          # wall time per job (steps spread over 4/5 of it)
     steps: int = 4                     # progress messages from the sampler node
     fail_class: str | None = None      # this node class raises (execution_error)
     fail_message: str = "CUDA out of memory (simulated)"
@@ -96,6 +96,7 @@ class FakeComfyUI:
         self._reset_memory()
         self._sockets: dict[str, web.WebSocketResponse] = {}
         self._runner: web.AppRunner | None = None
+        self._info: dict[str, Any] | None = None
         self.port = 0
         self.alive = False
 
@@ -113,8 +114,11 @@ class FakeComfyUI:
         return f"http://127.0.0.1:{self.port}"
 
     def object_info(self) -> dict[str, Any]:
-        inputs = sorted(p.name for p in (self.root / "input").iterdir() if p.is_file())
-        return build_object_info(self.models, inputs, packs=self.packs)
+        """Rebuilt after each upload (LoadImage lists the input folder)."""
+        if self._info is None:
+            inputs = sorted(p.name for p in (self.root / "input").iterdir() if p.is_file())
+            self._info = build_object_info(self.models, inputs, packs=self.packs)
+        return self._info
 
     # -- lifecycle (run inside the server's loop) -----------------------------------------
 
@@ -346,6 +350,7 @@ class FakeComfyUI:
             path = folder / f"{stem} ({n}){suffix}"
             n += 1
         path.write_bytes(data)
+        self._info = None
         return web.json_response({"name": path.name, "subfolder": sub, "type": kind})
 
     # -- HTTP: info -----------------------------------------------------------------------
@@ -422,6 +427,8 @@ class FakeComfyUI:
         def now() -> int:
             return int(time.time() * 1000)
 
+        started = time.monotonic()
+        object_info = self.object_info()
         order = execution_order(prompt, item.outputs)
         sigs = signatures(prompt, order)
         cached = [n for n in order if sigs[n] in self._cache]
@@ -437,7 +444,7 @@ class FakeComfyUI:
         executed: list[str] = []
         for nid in order:
             class_type = prompt[nid]["class_type"]
-            info = self.object_info()[class_type]
+            info = object_info[class_type]
             if nid in cached:
                 values[nid], ui = self._cache[sigs[nid]]
                 new_cache[sigs[nid]] = (values[nid], ui)
@@ -457,7 +464,10 @@ class FakeComfyUI:
             if nid == progress_node:
                 steps = max(1, self.behaviour.steps)
                 for step in range(1, steps + 1):
-                    await asyncio.sleep(self.behaviour.run_seconds / steps)
+                    # Deadlines from the job's start: the whole job takes run_seconds
+                    # (the fake's own work fits in the last fifth), not run_seconds + work.
+                    due = started + 0.8 * self.behaviour.run_seconds * step / steps
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
                     if self.behaviour.crash_at_step == step:
                         asyncio.get_running_loop().create_task(self.kill())
                         await asyncio.sleep(3600)  # cancelled by kill()
@@ -496,6 +506,7 @@ class FakeComfyUI:
                 await event("executed", {"node": nid, "display_node": nid, "output": ui,
                                          "prompt_id": pid})
         self._cache = new_cache
+        await asyncio.sleep(max(0.0, started + self.behaviour.run_seconds - time.monotonic()))
         await event("execution_success", {"prompt_id": pid, "timestamp": now()}, keep=True)
         self._store(item, outputs, "success", messages)
         return None
