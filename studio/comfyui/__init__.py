@@ -1,5 +1,10 @@
-"""ComfyUI backend: client, templates, preflight, workflow import, server pool."""
+"""ComfyUI backend: client, templates, preflight, workflow import, server pool.
 
+The ``comfyui`` backend is registered with :mod:`studio.backends` (created lazily there,
+so importing the backends does not import httpx or websockets).
+"""
+
+from studio.comfyui._backend import TEMPLATE_ENV, ComfyBackend, create_comfy_backend
 from studio.comfyui._client import (
     AsyncComfyClient,
     ClientState,
@@ -8,6 +13,7 @@ from studio.comfyui._client import (
     RunResult,
     UploadedImage,
 )
+from studio.comfyui._doctor import ServerReport, TemplateReport, diagnose, import_workflow
 from studio.comfyui._exceptions import (
     ComfyConnectionError,
     ComfyError,
@@ -26,33 +32,74 @@ from studio.comfyui._exceptions import (
 )
 from studio.comfyui._files import safe_join
 from studio.comfyui._messages import OutputFile
+from studio.comfyui._pool import ComfyPool, PoolServer
+from studio.comfyui._preflight import check_graph, preflight
+from studio.comfyui._templates import (
+    DEFAULT_TEMPLATE,
+    FramePlan,
+    Template,
+    apply_bindings,
+    list_templates,
+    load_template,
+    plan_frames,
+    save_template,
+)
 from studio.comfyui._timeouts import DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUTS, RetryPolicy, Timeouts
+from studio.comfyui._uiformat import ImportResult, convert_workflow, propose_template
 
 __all__ = [
     "DEFAULT_RETRY_POLICY",
+    "DEFAULT_TEMPLATE",
     "DEFAULT_TIMEOUTS",
+    "TEMPLATE_ENV",
     "AsyncComfyClient",
     "ClientState",
+    "ComfyBackend",
     "ComfyConnectionError",
     "ComfyError",
     "ComfyExecutionError",
     "ComfyInterruptedError",
     "ComfyJobLostError",
+    "ComfyPool",
     "ComfyProtocolError",
     "ComfyTimeoutError",
     "ComfyValidationError",
+    "FramePlan",
+    "ImportResult",
     "NodeProblem",
     "OutputFile",
+    "PoolServer",
     "PreflightError",
     "PreflightProblem",
     "QueueState",
     "RetryPolicy",
     "RunProgress",
     "RunResult",
+    "ServerReport",
+    "Template",
     "TemplateError",
+    "TemplateReport",
     "Timeouts",
     "UnsafePathError",
     "UploadedImage",
     "WorkflowImportError",
+    "apply_bindings",
+    "check_graph",
+    "convert_workflow",
+    "create_comfy_backend",
+    "diagnose",
+    "import_workflow",
+    "list_templates",
+    "load_template",
+    "plan_frames",
+    "preflight",
+    "propose_template",
     "safe_join",
+    "save_template",
 ]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "studio.comfyui"
+del _name, _obj

@@ -91,13 +91,10 @@ class ComfyBackend:
         self.home = home.resolve()
         self.template_name = template
         self._template = load_template(template, home=self.home)
+        self.max_segment_seconds: float = self._template.max_seconds
         self.pool = pool or ComfyPool(urls, timeouts=timeouts, retry=retry,
                                       max_in_flight_per_server=max_in_flight_per_server,
                                       concurrency=concurrency)
-
-    @property
-    def max_segment_seconds(self) -> float:
-        return self._template.max_seconds
 
     async def aclose(self) -> None:
         await self.pool.aclose()

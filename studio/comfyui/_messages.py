@@ -229,7 +229,8 @@ def validation_error(
             f"{server} rejected the prompt (HTTP {status_code}): {str(body)[:300]}",
             server=server, error_type="unknown", prompt_id=prompt_id,
         )
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    raw_error = body.get("error")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
     node_errors = body.get("node_errors") or {}
     problems: list[NodeProblem] = []
     skipped: set[str] = set()

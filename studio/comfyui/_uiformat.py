@@ -299,7 +299,7 @@ def _downstream_input(graph: Mapping[str, Any], start: str, names: set[str]) -> 
             for key, value in (other.get("inputs") or {}).items():
                 if isinstance(value, list) and len(value) == 2 and str(value[0]) == nid:
                     if key in names:
-                        return key
+                        return str(key)
                     frontier.append(other_id)
     return None
 
