@@ -396,3 +396,39 @@ def test_message_parsing() -> None:
     meta = b'{"node_id": "2", "image_type": "image/png"}'
     four = parse_binary_frame(struct.pack(">II", 4, len(meta)) + meta + png)
     assert (four.image_format, four.metadata["node_id"], four.data) == ("png", "2", png)
+
+
+def test_fake_follows_the_captured_event_order_and_view_rules(comfy: FakeServer) -> None:
+    import json
+
+    import httpx
+    import websockets
+
+    g = {"1": EMPTY_VIDEO_GRAPH["1"],
+         "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0],
+                                                      "filename_prefix": "clienttest/a"}}}
+
+    async def main() -> tuple[list[str], dict[str, int]]:
+        url = comfy.url.replace("http://", "ws://") + "/ws?clientId=abc"
+        async with websockets.connect(url) as ws, httpx.AsyncClient(base_url=comfy.url) as h:
+            hello = json.loads(await ws.recv())
+            assert hello["data"]["sid"] == "abc"
+            await h.post("/prompt", json={"prompt": g, "client_id": "abc"})
+            kinds = []
+            while True:
+                message = json.loads(await ws.recv())
+                kinds.append(message["type"])
+                if message["type"] == "executing" and message["data"]["node"] is None:
+                    break
+            codes = {q: (await h.get("/view?" + q)).status_code for q in (
+                "filename=a_00001_.png&subfolder=clienttest&type=output",
+                "filename=../x.png", "filename=x.png&subfolder=..",
+                "filename=a_00001_.png&type=bogus", "filename=missing.png")}
+            return kinds, codes
+
+    kinds, codes = run(main())
+    executing_then = [k for k in kinds if k != "progress_state"]
+    assert executing_then == ["status", "status", "execution_start", "execution_cached",
+                              "executing", "executing", "executed", "execution_success",
+                              "status", "executing"]
+    assert list(codes.values()) == [200, 400, 403, 400, 404]
