@@ -46,7 +46,7 @@ def render_charts(rows: list[QualityRow]) -> bytes:
     top.set_ylim(0, 1.05)
     top.set_xticks(positions, labels)
     top.set_xlabel("scene.segment")
-    top.legend(loc="lower right", fontsize="small", ncols=2)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     seams = [row for row in rows if row.segment > 1 or row.scores.get("seam_continuity") is not None]
     seam_positions = list(range(len(seams)))
     bottom.bar(
@@ -184,8 +184,10 @@ class QualityPanel(Panel):
         rows = self._rows
         current = self.segment.value
         self.segment.options = [(f"{r.label} · {r.status}", r.segment_id) for r in rows]
-        if rows and current in [r.segment_id for r in rows]:
-            self.segment.value = current
+        if rows:
+            # From an empty list a Dropdown selects nothing: choose the first segment ourselves.
+            ids = [r.segment_id for r in rows]
+            self.segment.value = current if current in ids else ids[0]
         if not rows:
             self.chart.layout.display = "none"
             self.summary.value = "<i>No segments yet: render the episode to see its quality.</i>"

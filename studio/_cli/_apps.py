@@ -94,6 +94,9 @@ def _serve(command: list[str], *, port: int, url: str, open_browser: bool, what:
     if _port_in_use(port):
         raise ConfigurationError(f"port {port} is in use; choose another with --port")
     process = subprocess.Popen(command, env=environment)
+    # A plain SIGTERM would end this process without stopping the server (and its
+    # kernels); turn it into an exit that runs the clean-up below.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if not _wait_for_port(process, port):
             raise StudioError(f"{what} did not start (exit code {process.poll()}); see the messages above")
@@ -107,6 +110,7 @@ def _serve(command: list[str], *, port: int, url: str, open_browser: bool, what:
     except KeyboardInterrupt:
         click.echo(f"stopping {what}…", err=True)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if process.poll() is None:
             process.terminate()
             try:
@@ -114,6 +118,10 @@ def _serve(command: list[str], *, port: int, url: str, open_browser: bool, what:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _port_in_use(port: int) -> bool:

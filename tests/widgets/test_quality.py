@@ -52,3 +52,13 @@ def test_lazy_panel_reads_nothing_until_refreshed(studio: Studio) -> None:
     assert not panel.loaded and panel.episode.options == ()
     panel.refresh()
     assert panel.loaded and panel.episode.value == 1
+
+
+def test_the_first_segment_is_chosen_once_segments_exist(studio: Studio) -> None:
+    panel = QualityPanel(studio)
+    assert panel.segment.value is None
+    fake_render(studio)
+    panel.refresh()
+    assert panel.segment.value == panel.segment.options[0][1]
+    panel.approve.click()
+    assert panel.feedback.last_level == "success"
