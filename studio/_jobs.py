@@ -31,13 +31,11 @@ Contracts shared by every function here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Select, func, literal, or_, select, type_coerce, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from studio._exceptions import StorageError
@@ -120,46 +118,6 @@ def database_now(database: Database) -> datetime:
 
 
 # ── transactions ──────────────────────────────────────────────────────────────────────
-
-
-@contextmanager
-def _write_session(database: Database) -> Iterator[Session]:
-    """A session whose transaction takes the write lock up front on SQLite.
-
-    A deferred SQLite transaction that reads and then writes can fail with "database is
-    locked" without waiting (upgrading a read lock could deadlock), so every queue write
-    starts with ``BEGIN IMMEDIATE``: it waits on ``busy_timeout`` for the single writer
-    slot instead. ``Database`` emits whatever ``connection.info["sqlite_begin"]`` holds
-    when the transaction begins. On PostgreSQL this is :meth:`Database.session`.
-    Errors are translated like :meth:`Database.session` does.
-    """
-    if database.dialect != "sqlite":
-        with database.session() as session:
-            yield session
-        return
-    try:
-        connection = database.engine.connect()
-    except SQLAlchemyError as error:
-        raise StorageError(f"cannot open {database.display_url}: {error}") from error
-    with connection:
-        connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-        session = Session(bind=connection, expire_on_commit=False)
-        try:
-            yield session
-            session.commit()
-        except DBAPIError as error:
-            session.rollback()
-            raise StorageError(f"database error on {database.display_url}: {error.orig}") from error
-        except SQLAlchemyError as error:
-            session.rollback()
-            raise StorageError(f"database error on {database.display_url}: {error}") from error
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-            # Never leave the marker for the next user of this pooled connection.
-            connection.info.pop("sqlite_begin", None)
 
 
 def _owned(claim: ClaimedJob) -> ColumnElement[bool]:
@@ -324,7 +282,7 @@ def claim_next(
         )
         .execution_options(synchronize_session=False)
     )
-    with _write_session(database) as session:
+    with database.session() as session:
         row = session.execute(statement).one_or_none()
     if row is None:
         return None
@@ -358,7 +316,7 @@ def heartbeat(database: Database, claim: ClaimedJob, *, lease_seconds: float) ->
         .returning(JobModel.cancel_requested, JobModel.lease_expires_at)
         .execution_options(synchronize_session=False)
     )
-    with _write_session(database) as session:
+    with database.session() as session:
         row = session.execute(statement).one_or_none()
     if row is None:
         return HeartbeatResult(owned=False, cancel_requested=False)
@@ -378,7 +336,7 @@ def report_progress(database: Database, claim: ClaimedJob, percent: float, messa
     """
     if not 0 <= percent <= 100:
         raise ValueError(f"progress must be between 0 and 100, got {percent}")
-    with _write_session(database) as session:
+    with database.session() as session:
         row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
         if row is None:
             return False
@@ -413,7 +371,7 @@ def finish(
     """
     if status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
         raise ValueError(f"finish() ends a job as succeeded or cancelled, not {status}")
-    with _write_session(database) as session:
+    with database.session() as session:
         row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
         if row is None:
             return False
@@ -426,7 +384,7 @@ def fail(database: Database, claim: ClaimedJob, error: str, *, report_path: str 
 
     Returns whether this claim still held the job (if not, nothing is written).
     """
-    with _write_session(database) as session:
+    with database.session() as session:
         row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
         if row is None:
             return False
@@ -440,7 +398,7 @@ def release(database: Database, claim: ClaimedJob, *, reason: str = "worker stop
     Used when a worker shuts down gracefully and its job stopped at a checkpoint: the
     job is not at fault, so ``attempts`` goes back down. Returns whether it was released.
     """
-    with _write_session(database) as session:
+    with database.session() as session:
         row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
         if row is None:
             return False
@@ -487,7 +445,7 @@ def request_cancel(database: Database, job_id: int) -> JobInfo:
         JobNotFoundError: no such job.
         JobStateError: the job already succeeded or failed.
     """
-    with _write_session(database) as session:
+    with database.session() as session:
         row = _find_or_raise_without_commit(session, job_id, lock=True)
         status = JobStatus(row.status)
         if status is JobStatus.QUEUED:
@@ -513,7 +471,7 @@ def retry(database: Database, job_id: int, *, max_attempts: int | None = None) -
         JobNotFoundError: no such job.
         JobStateError: the job is queued, running or succeeded.
     """
-    with _write_session(database) as session:
+    with database.session() as session:
         row = _find_or_raise_without_commit(session, job_id, lock=True)
         status = JobStatus(row.status)
         if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
@@ -554,7 +512,7 @@ def reap_expired(database: Database) -> ReapResult:
     )
     requeued: list[int] = []
     failed: list[int] = []
-    with _write_session(database) as session:
+    with database.session() as session:
         rows = session.scalars(
             select(JobModel).where(expired).order_by(JobModel.id).with_for_update(skip_locked=True)
         ).all()

@@ -29,7 +29,9 @@ class Database:
     """An engine plus a session factory. Thread-safe; share one per process.
 
     Use :meth:`session` for every unit of work: it commits on success, rolls back on
-    error and always closes; SQLAlchemy errors come out as :class:`StorageError`.
+    error and always closes; SQLAlchemy errors come out as :class:`StorageError`. On
+    SQLite every transaction takes the write lock when it begins, so concurrent
+    processes (workers, a notebook kernel, a dashboard) queue up instead of failing.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
