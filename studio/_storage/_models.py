@@ -416,3 +416,69 @@ class JobModel(Timestamps, Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     echo_task_id: Mapped[str | None] = mapped_column(String(36))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+# ----------------------------------------------------------------------------- assistant
+
+MESSAGE_ROLES = ("system", "user", "assistant")
+PROPOSAL_STATUSES = ("proposed", "accepted", "rejected")
+
+
+class AssistantConversationModel(Timestamps, Base):
+    """A stored Echo Brain conversation about one project, resumable by id.
+
+    ``task`` is the routed task that started it (``chat``, ``prompt``...); ``model`` the
+    model that answered first (each message records its own, as routing may change).
+    """
+
+    __tablename__ = "assistant_conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("movie_projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    task: Mapped[str] = mapped_column(String(50), default="chat", nullable=False)
+    model: Mapped[str | None] = mapped_column(String(255))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    messages: Mapped[list[AssistantMessageModel]] = relationship(
+        back_populates="conversation",
+        order_by="AssistantMessageModel.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class AssistantMessageModel(Base):
+    """One message of a conversation, in order (``position`` counts from 0).
+
+    Token counts are the server's when it reports them, else the context fitter's
+    estimate. A message that carried a proposal keeps it (``proposal``) with its fate
+    (``status``); plain replies leave both NULL.
+    """
+
+    __tablename__ = "assistant_messages"
+    __table_args__ = (
+        # Two writers appending to one conversation at once collide here instead of
+        # interleaving silently; the loser's turn is refused and can be sent again.
+        UniqueConstraint("conversation_id", "position"),
+        CheckConstraint(_in("role", MESSAGE_ROLES), name="role"),
+        CheckConstraint("status IS NULL OR " + _in("status", PROPOSAL_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("assistant_conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    model: Mapped[str | None] = mapped_column(String(255))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    conversation: Mapped[AssistantConversationModel] = relationship(back_populates="messages")

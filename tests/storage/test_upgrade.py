@@ -1,0 +1,183 @@
+"""Upgrades keep data: a database at an older schema, with a project in it, reaches head.
+
+Two sources of old databases, as optuna keeps them:
+
+- built here, on SQLite and PostgreSQL: migrate an empty database to ``v0.1.0.a`` and
+  fill it through the ORM, touching only tables that existed at that revision;
+- saved: ``upgrade_assets/v0.1.0.a.db``, a SQLite file made at that schema with the demo
+  imported and episode 1 planned. It never changes; a new released schema adds a new
+  file (``python -m tests.storage.test_upgrade`` writes the one for the oldest schema).
+
+On SQLite, ``open_database`` upgrades by itself (one user, one file); on PostgreSQL it
+refuses with the command to run, ``studio db upgrade``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, inspect, select
+
+from studio import SchemaOutdatedError
+from studio._config import Settings, load_settings
+from studio._importer import dump_screenplay, export_screenplay, import_file
+from studio._storage import _migrations
+from studio._storage._database import Database, open_database
+from studio._storage._models import (
+    AssistantConversationModel,
+    AssistantMessageModel,
+    QualityFeedbackModel,
+    SegmentModel,
+)
+from studio._studio import DEMO_SCREENPLAY
+
+ASSETS = Path(__file__).parent / "upgrade_assets"
+FIRST_REVISION = "v0.1.0.a"
+#: Tables this change adds; everything else must come through an upgrade untouched.
+NEW_TABLES = {"assistant_conversations", "assistant_messages"}
+FEEDBACK_NOTE = "Luna's teal jacket flickers green in the rain"
+
+
+def populate_first_schema(database: Database, home: Path) -> None:
+    """Import the demo, plan episode 1 and add one user note, on a v0.1.0.a database.
+
+    Uses today's ORM on the old schema, so only tables and columns that already existed
+    at v0.1.0.a may be touched (the importer and planner touch nothing newer).
+    """
+    from studio._pipeline import prepare_episode
+    from studio._studio import Studio
+
+    import_file(database, DEMO_SCREENPLAY, home=home)
+    studio = Studio(load_settings(home=home, database_url=database.url, environ={}), database)
+    prepare_episode(studio, episode=1)
+    with database.session() as session:
+        segment = session.scalars(select(SegmentModel).order_by(SegmentModel.id)).first()
+        assert segment is not None
+        session.add(
+            QualityFeedbackModel(
+                segment_id=segment.id,
+                overall_score=0.5,
+                full_prompt=segment.motion_prompt,
+                user_rating=3,
+                user_notes=FEEDBACK_NOTE,
+                feedback_type="user",
+            )
+        )
+
+
+def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table except Alembic's and the new ones, ordered by id."""
+    metadata = MetaData()
+    metadata.reflect(database.engine)
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    with database.engine.connect() as connection:
+        for name, table in sorted(metadata.tables.items()):
+            if name == "alembic_version" or name in NEW_TABLES:
+                continue
+            rows[name] = [tuple(r) for r in connection.execute(table.select().order_by(*table.primary_key))]
+    return rows
+
+
+def use_the_new_tables(database: Database) -> None:
+    """The upgraded schema takes a conversation with a message, through today's models."""
+    with database.session() as session:
+        conversation = AssistantConversationModel(project_id=1, title="after the upgrade", task="chat")
+        conversation.messages.append(AssistantMessageModel(position=0, role="user", content="Hello"))
+        session.add(conversation)
+    with database.session() as session:
+        stored = session.scalars(select(AssistantMessageModel)).one()
+        assert (stored.content, stored.conversation.title) == ("Hello", "after the upgrade")
+
+
+def test_an_old_database_is_upgraded_with_its_data(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        _migrations.upgrade(database.engine, FIRST_REVISION)
+        assert not NEW_TABLES & set(inspect(database.engine).get_table_names())
+        populate_first_schema(database, settings.home)
+        before = snapshot(database)
+        exported = dump_screenplay(export_screenplay(database, home=settings.home))
+    finally:
+        database.dispose()
+    assert before["generation_segments"] and before["generation_quality_feedback"]
+
+    if settings.is_embedded_database:
+        upgraded = open_database(settings)  # the embedded file upgrades by itself
+    else:
+        with pytest.raises(SchemaOutdatedError, match=r"run `studio db upgrade`") as info:
+            open_database(settings)
+        assert f"at schema {FIRST_REVISION}" in str(info.value)
+        upgraded = open_database(settings, upgrade=True)  # what `studio db upgrade` does
+    try:
+        state = upgraded.schema_state()
+        assert state.current == state.head != FIRST_REVISION
+        assert set(inspect(upgraded.engine).get_table_names()) >= NEW_TABLES
+        assert snapshot(upgraded) == before
+        assert dump_screenplay(export_screenplay(upgraded, home=settings.home)) == exported
+        use_the_new_tables(upgraded)
+
+        # And back: the downgrade drops only what the upgrade added.
+        _migrations.downgrade(upgraded.engine, FIRST_REVISION)
+        assert not NEW_TABLES & set(inspect(upgraded.engine).get_table_names())
+        assert snapshot(upgraded) == before
+    finally:
+        upgraded.dispose()
+
+
+def test_the_saved_first_schema_database_upgrades(tmp_path: Path) -> None:
+    asset = ASSETS / f"{FIRST_REVISION}.db"
+    copy = tmp_path / "home" / "studio.db"
+    copy.parent.mkdir()
+    shutil.copyfile(asset, copy)  # never upgrade the committed file itself
+    with sqlite3.connect(copy) as connection:
+        (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert version == FIRST_REVISION
+
+    settings = load_settings(home=tmp_path / "home", database_url=f"sqlite:///{copy}", environ={})
+    database = open_database(settings)
+    try:
+        state = database.schema_state()
+        assert state.current == state.head
+        screenplay = export_screenplay(database, home=settings.home)
+        assert screenplay.title == "Neon Tide"
+        assert [c.name for c in screenplay.characters] == ["Luna", "Kai"]
+        assert [s.number for _, s in screenplay.scenes()] == [1, 2, 3]
+        with database.session() as session:
+            prompts = session.scalars(select(SegmentModel.motion_prompt)).all()
+            notes = session.scalars(select(QualityFeedbackModel.user_notes)).all()
+        assert prompts and all("Luna" in p or "Kai" in p for p in prompts)
+        assert notes == [FEEDBACK_NOTE]
+        use_the_new_tables(database)
+    finally:
+        database.dispose()
+
+
+def write_asset(path: Path) -> None:
+    """(Re)write the saved v0.1.0.a database. Run only with the code of that schema."""
+    import tempfile
+
+    path.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as home:
+        database = Database(f"sqlite:///{path}")
+        try:
+            _migrations.upgrade(database.engine, FIRST_REVISION)
+            populate_first_schema(database, Path(home))
+        finally:
+            database.dispose()
+    # One self-contained, compact file: no WAL beside it.
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.execute("VACUUM")
+    connection.close()
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ASSETS / f"{FIRST_REVISION}.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_asset(target)
+    print(f"wrote {target}")
