@@ -212,12 +212,16 @@ def render_episode(
     episode: int,
     project: str | None = None,
     backend: str = "animatic",
+    template: str | None = None,
     max_attempts: int | None = None,
     progress: ProgressSink | None = None,
     should_cancel: Callable[[], bool] | None = None,
     scene_concurrency: int = DEFAULT_SCENE_CONCURRENCY,
 ) -> RenderSummary:
     """Render (or finish rendering) one episode and return where everything is.
+
+    ``template`` names the ComfyUI workflow template (``studio workflows list``); the
+    animatic ignores it.
 
     Raises:
         NotFoundError: unknown project or episode.
@@ -236,6 +240,7 @@ def render_episode(
                 episode=episode,
                 project=project,
                 max_attempts=max_attempts,
+                parameters={"template": template} if template else {},
                 progress=progress or (lambda _: None),
                 should_cancel=should_cancel or (lambda: False),
                 scene_concurrency=max(1, scene_concurrency),
@@ -265,6 +270,7 @@ async def _render(
     episode: int,
     project: str | None,
     max_attempts: int | None,
+    parameters: dict[str, Any],
     progress: ProgressSink,
     should_cancel: Callable[[], bool],
     scene_concurrency: int,
@@ -294,6 +300,7 @@ async def _render(
                 out_dir,
                 chained_from=before if chained else None,
                 max_attempts=max_attempts or brief.defaults.max_attempts,
+                parameters=parameters,
                 tracker=tracker,
                 should_cancel=should_cancel,
             )
@@ -353,6 +360,7 @@ async def _render_scene(
     *,
     chained_from: int | None,
     max_attempts: int,
+    parameters: dict[str, Any],
     tracker: _Progress,
     should_cancel: Callable[[], bool],
 ) -> None:
@@ -417,6 +425,7 @@ async def _render_scene(
             time_offset=time_offset,
             thresholds=thresholds,
             max_attempts=max_attempts,
+            parameters=parameters,
             tracker=tracker,
         )
         start_image = result.last_frame_path
@@ -471,10 +480,11 @@ async def _generate_with_retries(
     time_offset: float,
     thresholds: Any,
     max_attempts: int,
+    parameters: dict[str, Any],
     tracker: _Progress,
 ) -> tuple[SegmentResult, SegmentCheck]:
     home = studio.home
-    parameters: dict[str, Any] = {}
+    parameters = dict(parameters)  # retries add to a copy
     characters = [(brief.character_ids[c.name], c) for c in brief.inputs.characters]
     for attempt in range(1, max_attempts + 1):
         seed = segment.seed + SEED_STEP * (attempt - 1)

@@ -49,6 +49,7 @@ def run_render_report(
     episode: int,
     project: str | None = None,
     backend: str = "animatic",
+    template: str | None = None,
     max_attempts: int | None = None,
     job_id: int | None = None,
     on_poll: Callable[[float], None] | None = None,
@@ -78,6 +79,7 @@ def run_render_report(
         "project": title,
         "episode": episode,
         "backend": backend,
+        "template": template or "",
         "comfyui_urls": ",".join(studio.settings.comfyui_urls),
         "max_attempts": max_attempts or 0,
         "job_id": job_id or 0,
@@ -268,6 +270,7 @@ def notebook_render(
     comfyui_urls: str,
     max_attempts: int,
     job_id: int,
+    template: str = "",
 ) -> RenderSummary:
     """The render, as the notebook runs it: prints progress lines as segments finish."""
     import os
@@ -299,6 +302,7 @@ def notebook_render(
             episode=episode,
             project=project,
             backend=backend,
+            template=template or None,
             max_attempts=max_attempts or None,
             progress=show,
             should_cancel=hooks.get("should_cancel"),

@@ -18,7 +18,14 @@ COMMANDS: list[click.Command] = []
 
 
 def _render(
-    studio: Studio, *, episode: int, project: str | None, backend: str, max_attempts: int | None, report: bool
+    studio: Studio,
+    *,
+    episode: int,
+    project: str | None,
+    backend: str,
+    max_attempts: int | None,
+    report: bool,
+    template: str | None = None,
 ) -> RenderSummary:
     """Render with a progress bar on stderr (silent under --json)."""
     from studio._pipeline import render_episode
@@ -36,6 +43,7 @@ def _render(
                 episode=episode,
                 project=project,
                 backend=backend,
+                template=template,
                 max_attempts=max_attempts,
                 on_poll=advance,
             )
@@ -44,6 +52,7 @@ def _render(
             episode=episode,
             project=project,
             backend=backend,
+            template=template,
             max_attempts=max_attempts,
             progress=lambda event: (advance(event.fraction), bar.set_postfix_str(event.message[:40])),
         )
@@ -77,8 +86,14 @@ def _print_summary(summary: RenderSummary, seconds: float) -> None:
 @click.option(
     "--no-report", is_flag=True, help="Render in this process without the papermill report notebook."
 )
+@click.option("--template", help="ComfyUI workflow template (see `studio workflows list`).")
 def render_command(
-    episode: int, project: str | None, backend: str, max_attempts: int | None, no_report: bool
+    episode: int,
+    project: str | None,
+    backend: str,
+    max_attempts: int | None,
+    no_report: bool,
+    template: str | None,
 ) -> None:
     """Render an episode (resuming one that was interrupted) and write its report."""
     started = time.perf_counter()
@@ -90,6 +105,7 @@ def render_command(
             backend=backend,
             max_attempts=max_attempts,
             report=not no_report,
+            template=template,
         )
     _print_summary(summary, time.perf_counter() - started)
 

@@ -39,7 +39,7 @@ from studio.backends._base import (
 from studio.comfyui._client import RunProgress
 from studio.comfyui._exceptions import ComfyProtocolError
 from studio.comfyui._pool import ComfyPool, PoolServer
-from studio.comfyui._preflight import check_graph
+from studio.comfyui._preflight import check_graph, guess_lora_family, lora_family_matches
 from studio.comfyui._templates import (
     DEFAULT_TEMPLATE,
     Template,
@@ -155,7 +155,7 @@ class ComfyBackend:
         notes = [*notes, *plan.notes, *size_notes]
         for note in plan.notes + tuple(size_notes):
             progress(ProgressEvent(0.0, note))
-        lora, lora_family = _lora_of(request)
+        lora, lora_family = _lora_of(request, template, notes)
         if lora is not None and not template.loras:
             notes.append(f"LoRA {lora[0]} ignored: template {template.name} has no LoRA slot")
             lora = None
@@ -254,14 +254,29 @@ def _progress_mapper(template: Template, progress: ProgressCallback, url: str
     return on_progress
 
 
-def _lora_of(request: SegmentRequest) -> tuple[tuple[str, float] | None, str | None]:
+def _lora_of(request: SegmentRequest, template: Template, notes: list[str]
+             ) -> tuple[tuple[str, float] | None, str | None]:
+    """The LoRA for this segment.
+
+    A LoRA named in the parameters is the user's explicit choice: it is used as given,
+    and preflight refuses it if its family does not fit the template. A character's LoRA
+    is picked automatically, so only one of the template's family is used (the first
+    such character); the others are skipped with a note rather than failing the render,
+    since one character sheet serves keyframe (SDXL) and video (FramePack, Wan) templates.
+    """
     params = request.parameters
     if params.get("lora"):
         return ((str(params["lora"]), float(params.get("lora_strength", 1.0))),
                 params.get("lora_family"))
     for character in request.scene.characters:
-        if character.lora:
+        if not character.lora:
+            continue
+        family = character.lora_family or guess_lora_family(character.lora)
+        if template.model_family is None or family is None or lora_family_matches(
+                family, template.model_family):
             return (character.lora, character.lora_strength), character.lora_family
+        notes.append(f"LoRA {character.lora} of {character.name} not used: it is for {family}, "
+                     f"template {template.name} runs {template.model_family}")
     return None, None
 
 

@@ -134,13 +134,26 @@ def test_preflight_problems_come_together_before_anything_is_queued(
     assert all(s.fake.posted == [] for s in servers)
 
 
-def test_character_lora_of_another_family_is_refused(comfy: FakeServer, tmp_path: Path) -> None:
+def test_an_explicit_lora_of_another_family_is_refused(comfy: FakeServer, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    hero = CharacterInShot(name="Hero", lora="hero_illustrious.safetensors", lora_family="sdxl")
-    scene = SceneContext(project="demo", episode=1, scene=2, characters=(hero,))
-    req = request(home, start=start_png(home), seconds=1.2, fps=30, scene=scene)
+    req = request(home, start=start_png(home), seconds=1.2, fps=30,
+                  lora="hero_illustrious.safetensors", lora_family="sdxl")
     with pytest.raises(PreflightError, match="is for sdxl, but this template runs hunyuan_video"):
         generate(backend([comfy], home, "framepack_i2v"), req)
+    assert comfy.fake.posted == []  # nothing was queued
+
+
+def test_a_character_lora_of_another_family_is_skipped_with_a_note(comfy: FakeServer,
+                                                                   tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    hero = CharacterInShot(name="Hero", lora="hero_illustrious.safetensors", lora_family="sdxl")
+    video = CharacterInShot(name="Kid", lora="hero_hunyuan.safetensors", lora_family="hunyuan_video")
+    scene = SceneContext(project="demo", episode=1, scene=2, characters=(hero, video))
+    req = request(home, start=start_png(home), seconds=1.2, fps=30, scene=scene)
+    [result], _ = generate(backend([comfy], home, "framepack_i2v"), req)
+    assert result.metadata["lora"] == "hero_hunyuan.safetensors"
+    assert any("hero_illustrious.safetensors of Hero not used: it is for sdxl" in note
+               for note in result.metadata["notes"])
 
 
 def test_output_outside_the_home_is_refused(comfy: FakeServer, tmp_path: Path) -> None:
