@@ -1,0 +1,135 @@
+"""Prepare an episode for rendering: memory, segment plans and stored prompts.
+
+Everything here is decided before a pixel is generated, from the database alone, so
+``studio prompts`` can show exactly what ``studio render`` will send.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from studio._compose import compose_negative, compose_prompt
+from studio._exceptions import NotFoundError, RenderError
+from studio._importer import find_project
+from studio._memory import SceneBrief, load_scene_brief, propagate_memory, segment_action
+from studio._plan import plan_segments
+from studio._storage._models import EpisodeModel, ProjectModel, SceneModel, SegmentModel
+from studio.backends import Backend
+
+if TYPE_CHECKING:
+    from studio._studio import Studio
+
+__all__ = ["base_seed", "episode_dir", "prepare_episode", "slug"]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "project"
+
+
+def episode_dir(home: Path, project: str, episode: int) -> Path:
+    return home / "renders" / slug(project) / f"episode_{episode:02d}"
+
+
+def prepare_episode(studio: Studio, *, episode: int, project: str | None = None) -> list[SceneBrief]:
+    """Propagate memory, plan every scene and store each segment's prompts.
+
+    Idempotent: completed segments are kept; stale scenes lose their old segments (rows
+    and files) and are planned again. Returns the scenes in order.
+
+    Raises:
+        NotFoundError: the project or episode does not exist.
+        RenderError: the episode has no scenes.
+    """
+    backend_limit = _max_segment_seconds(studio)
+    with studio.database.session() as session:
+        project_row = find_project(session, project)
+        episode_row = _find_episode(session, project_row, episode)
+        if not episode_row.scenes:
+            raise RenderError(
+                f"episode {episode} of {project_row.title!r} has no scenes; add scenes to the "
+                "screenplay and import it again",
+                episode=episode,
+            )
+        propagate_memory(session, project_row)
+        session.flush()
+        briefs = []
+        for scene in episode_row.scenes:
+            brief = load_scene_brief(session, scene)
+            _plan_scene_without_commit(session, studio.home, scene, brief, backend_limit)
+            briefs.append(brief)
+        return briefs
+
+
+def _plan_scene_without_commit(
+    session: Any, home: Path, scene: SceneModel, brief: SceneBrief, max_segment_seconds: float
+) -> None:
+    if scene.status == "stale":
+        for segment in list(scene.segments):
+            for path in (segment.output_video_path, segment.first_frame_path, segment.last_frame_path):
+                if path:
+                    (home / path).unlink(missing_ok=True)
+            session.delete(segment)
+        scene.segments.clear()
+        scene.final_video_path = None
+        scene.exit_keyframe_path = None
+        scene.status = "pending"
+        session.flush()
+    fps = brief.defaults.fps
+    plan = plan_segments(brief.spec.duration, max_segment_seconds=max_segment_seconds, fps=fps)
+    existing = {s.segment_number: s for s in scene.segments}
+    for planned in plan:
+        prompt = compose_prompt(brief.inputs, action=segment_action(brief.spec, planned.number))
+        negative = compose_negative(brief.inputs)
+        row = existing.pop(planned.number, None)
+        if row is None:
+            row = SegmentModel(scene_id=scene.id, segment_number=planned.number, status="pending")
+            session.add(row)
+        if row.status == "completed":
+            continue
+        row.motion_prompt = prompt
+        row.negative_prompt = negative
+        row.duration_seconds = planned.duration_seconds
+        row.fps = fps
+        row.seed = base_seed(brief.project, scene.scene_number, planned.number)
+    for leftover in existing.values():  # the plan shrank (a different backend limit)
+        session.delete(leftover)
+    scene.total_segments = len(plan)
+
+
+def base_seed(project: str, scene: int, segment: int) -> int:
+    """A stable seed per segment: the same screenplay renders the same frames."""
+    text = f"{project}/{scene}/{segment}".encode()
+    value = 2166136261
+    for byte in text:  # FNV-1a: stable across processes, unlike hash()
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def _find_episode(session: Any, project: ProjectModel, number: int) -> EpisodeModel:
+    episode = session.scalars(
+        select(EpisodeModel).where(EpisodeModel.movie_id == project.id, EpisodeModel.episode_number == number)
+    ).one_or_none()
+    if episode is None:
+        known = [
+            str(n)
+            for n in session.scalars(
+                select(EpisodeModel.episode_number)
+                .where(EpisodeModel.movie_id == project.id)
+                .order_by(EpisodeModel.episode_number)
+            )
+        ]
+        listed = ", ".join(known) if known else "none"
+        raise NotFoundError(f"episode {number} does not exist in {project.title!r}; episodes: {listed}")
+    return episode
+
+
+def _max_segment_seconds(studio: Studio, backend: Backend | None = None) -> float:
+    if backend is not None:
+        return float(backend.max_segment_seconds)
+    from studio.backends._animatic import MAX_SEGMENT_SECONDS
+
+    return float(MAX_SEGMENT_SECONDS)
