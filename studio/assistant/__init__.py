@@ -4,7 +4,9 @@ Works with Ollama, vLLM, llama.cpp's server, LM Studio and OpenAI through
 ``/v1/chat/completions`` (plain and streamed), ``/v1/models`` and ``/v1/embeddings``.
 Every answer that would change data is a pydantic proposal (:class:`SceneBreakdown`,
 :class:`SceneExpansion`, :class:`PromptSuggestion`, :class:`CharacterSheet`), validated
-here and applied only when the user accepts it. With no server configured, or the
+here and applied only when the user accepts it. Conversations are stored and resumable
+(:class:`ConversationStore`); :func:`recall` finds characters, scenes and feedback notes
+by meaning with an :class:`Embedder`. With no server configured, or the
 server down, every call raises :class:`AssistantOfflineError` and nothing else in the
 studio is affected.
 
@@ -13,15 +15,24 @@ The public API is what ``__all__`` lists; everything else lives in private modul
 
 from __future__ import annotations
 
-from studio.assistant._assist import EchoBrain
+from studio.assistant._assist import ChatReply, EchoBrain
 from studio.assistant._client import AsyncChatClient, ChatClient, ClientState
 from studio.assistant._context import (
+    CONTEXT_TOKENS_VARIABLE,
     DEFAULT_CONTEXT_TOKENS,
     DEFAULT_REPLY_TOKENS,
     FittedContext,
+    configured_context_tokens,
     estimate_message_tokens,
     estimate_tokens,
     fit_messages,
+)
+from studio.assistant._conversations import (
+    ConversationInfo,
+    ConversationStore,
+    NewMessage,
+    StoredConversation,
+    StoredMessage,
 )
 from studio.assistant._embeddings import (
     Embedder,
@@ -41,9 +52,12 @@ from studio.assistant._exceptions import (
     MalformedOutputError,
     ModelNotConfiguredError,
     ModelNotFoundError,
+    SegmentLockedError,
     StaleProposalError,
 )
+from studio.assistant._prompting import PromptProposal
 from studio.assistant._proposals import Proposal
+from studio.assistant._recall import RecallItem, RecallMatch, recall, recall_items
 from studio.assistant._routing import TASKS, Router
 from studio.assistant._schemas import (
     CharacterDirection,
@@ -63,6 +77,7 @@ from studio.assistant._timeouts import DEFAULT_TIMEOUTS, Timeouts
 from studio.assistant._types import ChatChunk, ChatCompletion, Message, Usage
 
 __all__ = [
+    "CONTEXT_TOKENS_VARIABLE",
     "DEFAULT_CONTEXT_TOKENS",
     "DEFAULT_REPLY_TOKENS",
     "DEFAULT_TIMEOUTS",
@@ -77,8 +92,11 @@ __all__ = [
     "ChatChunk",
     "ChatClient",
     "ChatCompletion",
+    "ChatReply",
     "ClientState",
     "ContextTooLargeError",
+    "ConversationInfo",
+    "ConversationStore",
     "DialogueProposal",
     "EchoBrain",
     "Embedder",
@@ -89,16 +107,24 @@ __all__ = [
     "Message",
     "ModelNotConfiguredError",
     "ModelNotFoundError",
+    "NewMessage",
+    "PromptProposal",
     "PromptSuggestion",
     "Proposal",
+    "RecallItem",
+    "RecallMatch",
     "Router",
     "SceneBreakdown",
     "SceneExpansion",
     "ScenePlan",
+    "SegmentLockedError",
     "ServerEmbedder",
     "StaleProposalError",
+    "StoredConversation",
+    "StoredMessage",
     "Timeouts",
     "Usage",
+    "configured_context_tokens",
     "cosine_similarity",
     "create_embedder",
     "estimate_message_tokens",
@@ -106,6 +132,8 @@ __all__ = [
     "fit_messages",
     "parse_structured",
     "rank_by_similarity",
+    "recall",
+    "recall_items",
     "response_format_for",
     "schema_instruction",
 ]

@@ -1,5 +1,5 @@
 """Echo Brain's tasks on a studio: ask the routed model, get a validated proposal, and
-apply it only when accepted.
+apply it only when accepted; talk about the project in stored conversations.
 
 :class:`EchoBrain` reads the current screenplay (``studio export``'s view of the
 database), asks for a structured proposal, and turns it into a :class:`Proposal`: a
@@ -7,22 +7,45 @@ diff against the screenplay plus the validator's findings. Nothing is written un
 :meth:`EchoBrain.accept`, which imports the proposed screenplay through the same path
 as ``studio import`` (validation, one transaction). The proposal file is kept under
 ``HOME/assistant/`` as a record of what was accepted.
+
+:meth:`EchoBrain.chat` holds a conversation about the project: the system prompt
+carries the project (characters, scenes) cut to a share of the context budget, the
+stored history follows, and the client trims the oldest turns if the whole does not
+fit. :meth:`EchoBrain.suggest_prompt` proposes a segment prompt from scene memory;
+:meth:`EchoBrain.accept_prompt` stores it (see :mod:`studio.assistant._prompting`).
+Both are kept as conversations (``studio assist chat --list``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from studio._exceptions import NotFoundError
-from studio._importer import ImportSummary, export_screenplay, import_file
+from studio._importer import ImportSummary, export_screenplay, find_project, import_file
 from studio._screenplay import Screenplay
 from studio._storage._database import Database
 from studio._studio import Studio
 from studio.assistant._client import ChatClient
-from studio.assistant._context import DEFAULT_CONTEXT_TOKENS
+from studio.assistant._context import (
+    DEFAULT_REPLY_TOKENS,
+    configured_context_tokens,
+    estimate_message_tokens,
+    estimate_tokens,
+    fit_messages,
+)
+from studio.assistant._conversations import ConversationStore, NewMessage
 from studio.assistant._exceptions import AssistantOfflineError, StaleProposalError
+from studio.assistant._prompting import (
+    PromptProposal,
+    apply_prompt,
+    check_suggestion,
+    load_segment_context,
+    prompt_messages,
+)
 from studio.assistant._proposals import (
     Proposal,
     propose_breakdown,
@@ -31,14 +54,17 @@ from studio.assistant._proposals import (
     screenplay_data,
 )
 from studio.assistant._routing import Router
-from studio.assistant._schemas import CharacterSheet, SceneBreakdown, SceneExpansion
+from studio.assistant._schemas import CharacterSheet, PromptSuggestion, SceneBreakdown, SceneExpansion
 from studio.assistant._timeouts import DEFAULT_TIMEOUTS, Timeouts
 from studio.assistant._types import Message
 
-__all__ = ["PROPOSALS_DIR", "EchoBrain", "project_brief"]
+__all__ = ["PROPOSALS_DIR", "ChatReply", "EchoBrain", "project_brief"]
 
 PROPOSALS_DIR = "assistant"
 _EXCERPT = 240
+#: The share of the prompt budget the project description may take in a chat; the
+#: rest is for the conversation itself.
+BRIEF_SHARE = 0.5
 
 SYSTEM_PROMPT = (
     "You are Echo Brain, the creative assistant of an anime production studio. You help "
@@ -53,8 +79,33 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
 
-def project_brief(screenplay: Screenplay) -> str:
-    """A compact text description of the project for the model's context."""
+def project_brief(screenplay: Screenplay, *, max_tokens: int | None = None) -> str:
+    """A compact text description of the project for the model's context.
+
+    Args:
+        screenplay: The project.
+        max_tokens: Cut the description to about this many tokens: the project and its
+            characters first, then scenes in order while they fit, then a line saying how
+            many were left out. ``None`` keeps everything.
+    """
+    lines = _brief_lines(screenplay)
+    if max_tokens is None or estimate_tokens("\n".join(lines)) <= max_tokens:
+        return "\n".join(lines)
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        remaining = len(lines) - index
+        tail = f"({remaining} more lines about characters and scenes left out to fit the context)"
+        if estimate_tokens("\n".join([*kept, line, tail])) > max_tokens:
+            kept.append(tail)
+            break
+        kept.append(line)
+    text = "\n".join(kept)
+    # Even the first lines may not fit a tiny budget: cut characters, never overflow.
+    limit = max_tokens * 4
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def _brief_lines(screenplay: Screenplay) -> list[str]:
     lines = [f"Project: {screenplay.title}"]
     if screenplay.description:
         lines.append(f"Premise: {_excerpt(screenplay.description)}")
@@ -71,7 +122,34 @@ def project_brief(screenplay: Screenplay) -> str:
             lines.append(f"  Synopsis: {_excerpt(episode.synopsis)}")
         for scene in episode.scenes:
             lines.append(f"  Scene {scene.number}: {scene.title} — {_excerpt(scene.description)}")
-    return "\n".join(lines)
+    return lines
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """One finished chat turn, as stored.
+
+    Attributes:
+        conversation_id: The conversation (new or continued); resume it with this id.
+        content: The assistant's reply.
+        model: The model that answered.
+        prompt_tokens: Estimated size of what was sent (after fitting).
+        completion_tokens: Estimated size of the reply.
+        dropped: How many earlier messages were left out to fit the context.
+        finish_reason: The server's finish reason (``"length"``: the reply was cut off).
+    """
+
+    conversation_id: int
+    content: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    dropped: int = 0
+    finish_reason: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
 
 
 class EchoBrain:
@@ -99,6 +177,7 @@ class EchoBrain:
         self._client = client
         self._router = router
         self._owns_client = owns_client
+        self._conversations = ConversationStore(database)
 
     @classmethod
     def from_studio(
@@ -107,18 +186,28 @@ class EchoBrain:
         *,
         client: ChatClient | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+        context_tokens: int | None = None,
     ) -> EchoBrain:
         """The assistant for an open studio, on the configured model server.
 
+        Args:
+            studio: The open studio.
+            client: A client to use instead of opening one (not closed by the assistant).
+            timeouts: Limits for the client this opens.
+            context_tokens: The model's context window; ``None`` reads
+                ``STUDIO_LLM_CONTEXT_TOKENS`` (default 8192). Ignored with ``client``.
+
         Raises:
             AssistantOfflineError: no ``STUDIO_LLM_URL`` (and no ``client`` given).
+            ConfigurationError: ``STUDIO_LLM_CONTEXT_TOKENS`` is malformed.
         """
         router = Router.from_settings(studio.settings)
         if client is not None:
             return cls(database=studio.database, home=studio.home, client=client, router=router)
         if not studio.settings.llm_url:
             raise AssistantOfflineError.not_configured()
+        if context_tokens is None:
+            context_tokens = configured_context_tokens(studio.settings)
         owned = ChatClient.from_settings(
             studio.settings, timeouts=timeouts, context_tokens=context_tokens
         )
@@ -148,6 +237,11 @@ class EchoBrain:
 
     def __repr__(self) -> str:
         return f"EchoBrain(home={str(self._home)!r}, client={self._client!r})"
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """The stored conversations of this studio."""
+        return self._conversations
 
     def screenplay(self, *, project: str | None = None) -> Screenplay:
         """The project's current screenplay, as ``studio export`` sees it."""
@@ -247,3 +341,160 @@ class EchoBrain:
         path = folder / f"{stamp}-{proposal.kind}.yaml"
         path.write_text(proposal.yaml(), encoding="utf-8")
         return import_file(self._database, path, home=self._home)
+
+    # ------------------------------------------------------------------------- chat
+
+    def chat(
+        self,
+        message: str,
+        *,
+        conversation: int | None = None,
+        project: str | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> ChatReply:
+        """One turn of a conversation about the project, streamed, then stored.
+
+        The reply streams from the server (routed to ``chat``); ``on_text`` gets each
+        piece as it arrives. The user's message and the reply are stored together once
+        the reply is complete, so a failed or interrupted turn stores nothing.
+
+        Args:
+            message: What the user says.
+            conversation: The stored conversation to continue; ``None`` starts one.
+            project: The project to talk about (needed when the database holds several;
+                a continued conversation keeps its own project).
+            on_text: Called with each piece of the reply as it arrives.
+
+        Raises:
+            ValueError: ``message`` is blank.
+            NotFoundError: no such conversation or project.
+            ContextTooLargeError: the new message alone does not fit the context budget.
+            AssistantError: the model server failed; nothing is stored.
+        """
+        text = message.strip()
+        if not text:
+            raise ValueError("say something: the message is empty")
+        history: list[Message] = []
+        if conversation is not None:
+            stored = self._conversations.find_or_raise(conversation)
+            project = stored.info.project
+            history = [m.as_message() for m in stored.messages]
+        current = self.screenplay(project=project)
+        with self._database.session() as session:
+            project_id = find_project(session, current.title).id
+        model = self._router.model_for("chat")
+        budget = self._client.context_tokens - DEFAULT_REPLY_TOKENS
+        brief = project_brief(current, max_tokens=max(int(budget * BRIEF_SHARE), 1))
+        request = [Message.system(f"{SYSTEM_PROMPT}\n\n{brief}"), *history, Message.user(text)]
+        # The client fits the request the same way; fitting here too tells what was
+        # sent (for the token counts and the "left out" note).
+        fitted = fit_messages(request, budget) if budget > 0 else None
+        sent = fitted.messages if fitted is not None else tuple(request)
+        parts: list[str] = []
+        finish_reason: str | None = None
+        for chunk in self._client.stream_chat(sent, model=model):
+            if chunk.content:
+                parts.append(chunk.content)
+                if on_text is not None:
+                    on_text(chunk.content)
+            finish_reason = chunk.finish_reason or finish_reason
+        reply = "".join(parts)
+        prompt_tokens = estimate_message_tokens(sent)
+        completion_tokens = estimate_tokens(reply)
+        conversation_id, _ = self._conversations.append(
+            conversation,
+            [
+                NewMessage("user", text),
+                NewMessage(
+                    "assistant",
+                    reply,
+                    model=model,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                ),
+            ],
+            project_id=project_id,
+            task="chat",
+            meta={"token_counts": "estimated"},
+        )
+        return ChatReply(
+            conversation_id=conversation_id,
+            content=reply,
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            dropped=fitted.dropped if fitted is not None else 0,
+            finish_reason=finish_reason,
+        )
+
+    # ----------------------------------------------------------------------- prompts
+
+    def suggest_prompt(self, *, segment: int) -> PromptProposal:
+        """Propose a better prompt for segment id ``segment`` (routed to ``prompt``).
+
+        The request carries the scene memory, each character's learned elements, the
+        elements that keep failing, the stored prompt and the feedback on earlier
+        attempts. The request and the answer are stored as a conversation (task
+        ``prompt``), the answer with status ``proposed``; nothing else is written.
+
+        Raises:
+            NotFoundError: no segment has that id.
+            AssistantError: as for :meth:`breakdown` (nothing is written either way).
+        """
+        with self._database.session() as session:
+            context = load_segment_context(session, segment)
+        model = self._router.model_for("prompt")
+        current = self.screenplay(project=context.project)
+        request = prompt_messages(f"{SYSTEM_PROMPT}\n\n{project_brief(current)}", context)
+        suggestion = self._client.ask_structured(request, PromptSuggestion, model=model)
+        proposal = PromptProposal(
+            context=context,
+            suggestion=suggestion,
+            issues=check_suggestion(context, suggestion),
+            model=model,
+        )
+        conversation_id, position = self._conversations.append(
+            None,
+            [
+                NewMessage("user", request[-1].content),
+                NewMessage(
+                    "assistant",
+                    suggestion.model_dump_json(),
+                    model=model,
+                    prompt_tokens=estimate_message_tokens(request),
+                    completion_tokens=estimate_tokens(suggestion.model_dump_json()),
+                    proposal=proposal.as_data(),
+                    status="proposed",
+                ),
+            ],
+            project_id=context.project_id,
+            task="prompt",
+            title=f"prompt for segment {context.segment_number} of scene {context.scene_number}",
+            meta={"segment_id": context.segment_id, "token_counts": "estimated"},
+        )
+        return PromptProposal(
+            context=context,
+            suggestion=suggestion,
+            issues=proposal.issues,
+            model=model,
+            conversation_id=conversation_id,
+            position=position + 1,
+        )
+
+    def accept_prompt(self, proposal: PromptProposal) -> None:
+        """Store a suggested prompt as the segment's prompt; mark the proposal accepted.
+
+        Raises:
+            SegmentLockedError: the segment is rendered or being rendered.
+            StaleProposalError: its prompt changed after the suggestion was made.
+            NotFoundError: the segment no longer exists.
+            ValueError: the suggestion has continuity issues.
+        """
+        apply_prompt(self._database, proposal)
+        if proposal.conversation_id is not None and proposal.position is not None:
+            self._conversations.set_status(proposal.conversation_id, proposal.position, "accepted")
+
+    def reject_prompt(self, proposal: PromptProposal) -> None:
+        """Record that a suggestion was turned down (nothing else changes)."""
+        if proposal.conversation_id is not None and proposal.position is not None:
+            self._conversations.set_status(proposal.conversation_id, proposal.position, "rejected")

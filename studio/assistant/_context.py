@@ -15,17 +15,22 @@ message), so the model still knows roughly what was said. Nothing here calls a m
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from studio._config import Settings, read_env_file
+from studio._exceptions import ConfigurationError
 from studio.assistant._exceptions import ContextTooLargeError
 from studio.assistant._types import Message
 
 __all__ = [
     "CHARS_PER_TOKEN",
+    "CONTEXT_TOKENS_VARIABLE",
     "DEFAULT_CONTEXT_TOKENS",
     "DEFAULT_REPLY_TOKENS",
     "FittedContext",
+    "configured_context_tokens",
     "estimate_message_tokens",
     "estimate_tokens",
     "fit_messages",
@@ -36,12 +41,48 @@ MESSAGE_OVERHEAD_TOKENS = 4
 #: The whole window (prompt + reply) assumed when nothing else is configured. 8k is
 #: what most local models (Llama 3, Mistral 7B, Gemma) run with by default.
 DEFAULT_CONTEXT_TOKENS = 8192
+#: The variable that sets the context window (the model server's ``num_ctx``/``-c``).
+CONTEXT_TOKENS_VARIABLE = "STUDIO_LLM_CONTEXT_TOKENS"
 #: Room kept for the reply when the request sets no ``max_tokens``.
 DEFAULT_REPLY_TOKENS = 1024
 #: Below this many tokens a summary is not worth sending.
 _MIN_SUMMARY_TOKENS = 24
 _MAX_SUMMARY_TOKENS = 512
 _SUMMARY_EXCERPT_CHARS = 160
+
+
+def configured_context_tokens(settings: Settings, *, environ: Mapping[str, str] | None = None) -> int:
+    """The context window to fit requests into: ``STUDIO_LLM_CONTEXT_TOKENS``, else 8192.
+
+    Read like every other setting: the environment first, then ``HOME/.env``. A
+    ``Settings.llm_context_tokens`` field, once the settings carry one, wins over both
+    (it was resolved from the same sources).
+
+    Args:
+        settings: The studio settings (for the home's ``.env`` file).
+        environ: The environment to read; ``os.environ`` by default.
+
+    Raises:
+        ConfigurationError: the value is not a positive whole number.
+    """
+    resolved = getattr(settings, "llm_context_tokens", None)
+    if isinstance(resolved, int) and resolved > 0:
+        return resolved
+    env = os.environ if environ is None else environ
+    raw = env.get(CONTEXT_TOKENS_VARIABLE)
+    if raw is None:
+        raw = read_env_file(settings.home / ".env").get(CONTEXT_TOKENS_VARIABLE)
+    if raw is None or not raw.strip():
+        return DEFAULT_CONTEXT_TOKENS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{CONTEXT_TOKENS_VARIABLE} must be a whole number of tokens, got {raw!r}"
+        ) from None
+    if value <= 0:
+        raise ConfigurationError(f"{CONTEXT_TOKENS_VARIABLE} must be positive, got {value}")
+    return value
 
 
 def estimate_tokens(text: str) -> int:

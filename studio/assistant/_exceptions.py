@@ -12,7 +12,8 @@ The subtree under :class:`studio.StudioError`::
         ├── MalformedOutputError        the reply did not match the schema, even after a repair
         ├── AssistantServerError        any other refusal (HTTP status, broken response)
         ├── EmbeddingsUnavailableError  neither the server nor a local model can embed
-        └── StaleProposalError          the screenplay changed after a proposal was made
+        ├── StaleProposalError          the screenplay changed after a proposal was made
+        └── SegmentLockedError          a prompt for a segment already rendered (exit code 2)
 
 httpx errors are translated at the boundary (:mod:`studio.assistant._client`) and
 chained with ``from``. No message ever contains the API key.
@@ -34,6 +35,7 @@ __all__ = [
     "MalformedOutputError",
     "ModelNotConfiguredError",
     "ModelNotFoundError",
+    "SegmentLockedError",
     "StaleProposalError",
     "truncate_for_display",
 ]
@@ -211,6 +213,39 @@ class StaleProposalError(AssistantError):
     """A proposal was made against a screenplay that has changed since; ask again."""
 
     exit_code = 2
+
+
+class SegmentLockedError(AssistantError):
+    """A suggested prompt for a segment that is rendered, or being rendered, is refused.
+
+    Rendering keeps finished segments, so their stored prompt is never used again:
+    writing a new one there would look applied and change nothing.
+
+    Attributes:
+        segment_id: The segment's id.
+        segment: Its number within the scene.
+        scene: The scene's number.
+        status: The segment's status (``completed``, ``review`` or ``processing``).
+    """
+
+    exit_code = 2
+
+    def __init__(self, *, segment_id: int, segment: int, scene: int, status: str) -> None:
+        self.segment_id = segment_id
+        self.segment = segment
+        self.scene = scene
+        self.status = status
+        where = f"segment {segment} of scene {scene} (id {segment_id})"
+        if status == "processing":
+            advice = "it is being rendered now; ask again when the render has finished"
+        else:
+            advice = (
+                f"it is already rendered (status {status}) and rendering keeps finished "
+                "segments, so a new prompt would never be used. To render it again, change "
+                "the scene in the screenplay and import it: the scene becomes stale, is "
+                "planned again, and its new segments can take a suggestion"
+            )
+        super().__init__(f"the prompt of {where} was not changed: {advice}")
 
 
 def truncate_for_display(text: str, *, limit: int = 2000) -> str:

@@ -1,29 +1,28 @@
-"""Echo Brain on a real studio (SQLite): proposals are diffs; only accepted ones are written."""
+"""Echo Brain on a real studio (SQLite and PostgreSQL): proposals are diffs; only accepted
+ones are written; every failure leaves the database as it was."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from studio import ScreenplayError, load_settings
-from studio._cli._assist import COMMANDS
-from studio._cli._common import adopt
+from studio._config import Settings
 from studio._studio import Studio
 from studio.assistant import (
     AssistantOfflineError,
+    AssistantTimeoutError,
+    ContextTooLargeError,
     EchoBrain,
     MalformedOutputError,
+    ModelNotFoundError,
     StaleProposalError,
 )
-from tests.assistant.conftest import TEST_TIMEOUTS
+from tests.assistant.conftest import TEST_TIMEOUTS, llm_settings, run_cli
 from tests.assistant.fake_openai import FakeOpenAI
-
-MODELS = "fast=fake-small,story=fake-large"
+from tests.assistant.test_errors import SHORT
 
 BREAKDOWN = {
     "episode_title": "Low Tide",
@@ -66,23 +65,6 @@ SHEET = {
     "outfit": "navy pilot coat",
     "personality": "dry humour",
 }
-
-
-@pytest.fixture
-def studio(tmp_path: Path, fake_server: FakeOpenAI) -> Iterator[Studio]:
-    settings = load_settings(
-        home=tmp_path / "home",
-        environ={"STUDIO_LLM_URL": fake_server.base_url, "STUDIO_LLM_MODELS": MODELS},
-    )
-    with Studio.open(settings=settings, upgrade=True) as opened:
-        opened.import_demo()
-        yield opened
-
-
-@pytest.fixture
-def brain(studio: Studio) -> Iterator[EchoBrain]:
-    with EchoBrain.from_studio(studio, timeouts=TEST_TIMEOUTS) as assistant:
-        yield assistant
 
 
 def test_breakdown_applied_then_exported_and_reimported(
@@ -193,11 +175,8 @@ def test_no_model_server_configured(tmp_path: Path) -> None:
         assert studio.status()  # the rest of the studio works
 
 
-def test_server_down_changes_nothing(tmp_path: Path, dead_url: str) -> None:
-    settings = load_settings(
-        home=tmp_path / "home", environ={"STUDIO_LLM_URL": dead_url, "STUDIO_LLM_MODEL": "m"}
-    )
-    with Studio.open(settings=settings, upgrade=True) as studio:
+def test_server_down_changes_nothing(settings: Settings, dead_url: str) -> None:
+    with Studio.open(settings=llm_settings(settings, dead_url), upgrade=True) as studio:
         studio.import_demo()
         before = studio.export_text()
         brain = EchoBrain.from_studio(studio, timeouts=TEST_TIMEOUTS)
@@ -206,22 +185,42 @@ def test_server_down_changes_nothing(tmp_path: Path, dead_url: str) -> None:
         assert studio.export_text() == before
 
 
+def test_a_timeout_changes_nothing(studio: Studio, fake_server: FakeOpenAI) -> None:
+    before = studio.export_text()
+    fake_server.stall()
+    brain = EchoBrain.from_studio(studio, timeouts=SHORT)
+    with brain, pytest.raises(AssistantTimeoutError, match="read timeout") as info:
+        brain.breakdown(episode=2, synopsis="The morning after.")
+    assert info.value.phase == "read"
+    assert studio.export_text() == before
+
+
+def test_a_wrong_model_name_lists_the_servers_models(
+    settings: Settings, fake_server: FakeOpenAI
+) -> None:
+    routed = llm_settings(settings, fake_server.base_url, STUDIO_LLM_MODELS="story=qwen9:70b")
+    with Studio.open(settings=routed, upgrade=True) as studio:
+        studio.import_demo()
+        before = studio.export_text()
+        brain = EchoBrain.from_studio(studio, timeouts=TEST_TIMEOUTS)
+        with brain, pytest.raises(ModelNotFoundError, match="has no model 'qwen9:70b'") as info:
+            brain.breakdown(episode=2, synopsis="x")
+        assert info.value.available == ("fake-embed", "fake-large", "fake-small")
+        assert studio.export_text() == before
+
+
+def test_an_oversized_synopsis_is_refused_before_sending(
+    studio: Studio, fake_server: FakeOpenAI
+) -> None:
+    before = studio.export_text()
+    brain = EchoBrain.from_studio(studio, timeouts=TEST_TIMEOUTS, context_tokens=2048)
+    with brain, pytest.raises(ContextTooLargeError, match="shorten the text"):
+        brain.breakdown(episode=2, synopsis="The flood rises. " * 2000)
+    assert fake_server.chat_requests() == []
+    assert studio.export_text() == before
+
+
 # ----------------------------------------------------------------------------- CLI
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> Any:
-    group = adopt(COMMANDS[0])
-    return CliRunner().invoke(group, args, env=env, catch_exceptions=False)
-
-
-@pytest.fixture
-def cli_env(studio: Studio, fake_server: FakeOpenAI) -> dict[str, str]:
-    return {
-        "STUDIO_HOME": str(studio.home),
-        "STUDIO_LLM_URL": fake_server.base_url,
-        "STUDIO_LLM_MODELS": MODELS,
-        "STUDIO_DATABASE_URL": "",
-    }
 
 
 def test_cli_breakdown_shows_the_diff_and_applies_only_when_asked(

@@ -28,7 +28,7 @@ def test_public_definitions_claim_the_package() -> None:
 
 def test_errors_live_under_studio_error() -> None:
     errors = [getattr(assistant, n) for n in assistant.__all__ if n.endswith("Error")]
-    assert len(errors) == 10
+    assert len(errors) == 11
     assert all(issubclass(e, assistant.AssistantError) for e in errors)
     assert issubclass(assistant.AssistantError, StudioError)
 
