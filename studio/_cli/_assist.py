@@ -247,14 +247,19 @@ def _list_conversations(project: str | None) -> None:
 
 
 @assist_group.command("prompt")
-@click.option("--segment", type=int, required=True, help="Segment id (as `studio status --json` lists).")
+@click.option("--segment", type=int, help="Segment id (printed by this command and by --json output).")
+@click.option("--scene", type=int, help="Name the segment by scene number instead of id...")
+@click.option("--number", type=int, default=0, show_default=True, help="...and segment number within it.")
+@_PROJECT
 @click.option(
     "--apply",
     "apply_",
     is_flag=True,
     help="Store the suggestion as the segment's prompt (refused for rendered segments).",
 )
-def prompt_command(segment: int, apply_: bool) -> None:
+def prompt_command(
+    segment: int | None, scene: int | None, number: int, project: str | None, apply_: bool
+) -> None:
     """Propose a better prompt for a segment from scene memory and learned elements.
 
     Shows the change element by element with a reason for each. --apply stores it as
@@ -262,9 +267,15 @@ def prompt_command(segment: int, apply_: bool) -> None:
     review, or rendering) segment it is refused with exit code 2, since rendering keeps
     finished segments and the new prompt would never be used.
     """
+    if (segment is None) == (scene is None):
+        raise click.UsageError("name the segment with --segment ID, or with --scene N [--number K]")
     from studio.assistant import EchoBrain
+    from studio.assistant._prompting import find_segment_id
 
     with open_studio() as studio, EchoBrain.from_studio(studio) as brain:
+        if segment is None:
+            assert scene is not None
+            segment = find_segment_id(studio.database, scene=scene, number=number, project=project)
         proposal = brain.suggest_prompt(segment=segment)
         _report_prompt(brain, proposal, apply_=apply_)
 

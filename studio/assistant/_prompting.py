@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from studio._compose import compose_negative, compose_prompt
 from studio._exceptions import NotFoundError
+from studio._importer import find_project
 from studio._memory import SceneBrief, load_scene_brief, segment_action
 from studio._storage._database import Database
 from studio._storage._models import QualityFeedbackModel, SceneModel, SegmentModel, utcnow
@@ -41,6 +42,7 @@ __all__ = [
     "SegmentPromptContext",
     "apply_prompt",
     "check_suggestion",
+    "find_segment_id",
     "load_segment_context",
     "prompt_request",
 ]
@@ -161,6 +163,37 @@ def _elements(prompt: str) -> list[str]:
     return [e.strip() for e in prompt.split(",") if e.strip()]
 
 
+def find_segment_id(
+    database: Database, *, scene: int, number: int = 0, project: str | None = None
+) -> int:
+    """The id of segment ``number`` of scene ``scene`` (what ``--scene``/``--number`` name).
+
+    Raises:
+        NotFoundError: no such project, scene, or segment (the episode is not planned yet).
+    """
+    with database.session() as session:
+        project_row = find_project(session, project)
+        scene_row = session.scalars(
+            select(SceneModel).where(SceneModel.movie_id == project_row.id, SceneModel.scene_number == scene)
+        ).one_or_none()
+        if scene_row is None:
+            raise NotFoundError(f"no scene number {scene} in {project_row.title!r}")
+        segment_id = session.scalar(
+            select(SegmentModel.id).where(
+                SegmentModel.scene_id == scene_row.id, SegmentModel.segment_number == number
+            )
+        )
+        if segment_id is None:
+            planned = len(scene_row.segments)
+            hint = (
+                f"it has segments 0 to {planned - 1}"
+                if planned
+                else "it is not planned yet: `studio prompts --episode N` plans and shows its segments"
+            )
+            raise NotFoundError(f"scene {scene} has no segment {number}; {hint}")
+        return int(segment_id)
+
+
 def load_segment_context(session: Session, segment_id: int) -> SegmentPromptContext:
     """Gather a segment, its scene memory, learned elements and feedback (no commit).
 
@@ -171,7 +204,8 @@ def load_segment_context(session: Session, segment_id: int) -> SegmentPromptCont
     if segment is None:
         raise NotFoundError(
             f"there is no segment with id {segment_id}; segments exist once an episode is "
-            "planned (`studio render` or `studio plan`), and `studio status` lists them"
+            "planned (`studio prompts --episode N`); name one by scene instead with "
+            "`--scene N --number K`"
         )
     scene = session.get(SceneModel, segment.scene_id)
     assert scene is not None  # the foreign key guarantees it
