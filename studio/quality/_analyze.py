@@ -16,6 +16,8 @@ last): L*a*b* statistics and Laplacian-variance sharpness.
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal, Protocol
@@ -48,6 +50,7 @@ Engine = Literal["opencv", "torch", "auto"]
 Luma = npt.NDArray[np.uint8]
 
 _FLOW_SCALE = 0.5  # flow is measured at half the source resolution at most
+_PIPELINE_DEPTH = 2  # frames the SSIM and flow workers may lag behind the decoder
 _SEAM_FRAMES = 3  # the previous last frame is compared with this many first frames
 _STD_FLOOR = 1.0  # L*a*b* std below this is treated as 1 when taking ratios
 
@@ -118,22 +121,55 @@ def _check_scale(scale: float) -> None:
         raise AnalysisError(f"scale must be in (0, 1], got {scale}; 0.5 is half resolution")
 
 
+class _Worker:
+    """Runs one job per frame on its own thread, in order, at most ``depth`` frames behind.
+
+    OpenCV, NumPy, PyAV and torch release the GIL inside their calls, so the
+    decoding thread and the workers (SSIM, flow) really run at once on two cores.
+    A job may read the caller's luma buffers: the caller keeps a ring of
+    :func:`ring_size` buffers so that none is overwritten while a job that reads it
+    is queued or running.
+    """
+
+    def __init__(self, name: str, depth: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"studio-{name}")
+        self._depth = depth
+        self._pending: deque[Future[float]] = deque()
+        self.values: list[float] = []  # one per job, in submission order
+
+    def submit(self, job: Callable[[Luma], float], luma: Luma) -> None:
+        while len(self._pending) >= self._depth:
+            self.values.append(self._pending.popleft().result())
+        self._pending.append(self._executor.submit(job, luma))
+
+    def finish(self) -> list[float]:
+        """Wait for every job; return all values."""
+        while self._pending:
+            self.values.append(self._pending.popleft().result())
+        return self.values
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def ring_size(depth: int) -> int:
+    """Luma buffers needed when workers lag up to ``depth`` frames behind.
+
+    At frame k the oldest frame a queued job still reads is k - depth - 1 (the
+    flow job of frame k - depth needs its previous frame), and the main thread
+    itself reads frames k - 1 and k - 2 (the differences).
+    """
+    return max(depth + 2, 3)
+
+
 class _Flow:
     """DIS optical flow between consecutive frames, as mean magnitude in source pixels.
 
-    Each pair is computed on a worker thread while the caller decodes the next
-    frame and computes its SSIM (OpenCV releases the GIL), so the two cores work
-    at once. ``push`` first waits for the pair in flight: the caller's luma ring
-    holds three frames, so the two frames of that pair stay valid until it ends.
+    ``job`` is called once per frame, in order, on one worker thread; it keeps the
+    previous frame (at the flow resolution) itself and returns NaN for the first.
     """
 
-    def __init__(
-        self,
-        analysis: tuple[int, int],
-        source: tuple[int, int],
-        scale: float,
-        executor: ThreadPoolExecutor,
-    ) -> None:
+    def __init__(self, analysis: tuple[int, int], source: tuple[int, int], scale: float) -> None:
         self.size = analysis_size(*source, min(scale, _FLOW_SCALE))
         self._resize = self.size != analysis
         self._to_source = source[0] / self.size[0]
@@ -142,44 +178,35 @@ class _Flow:
         # Zeros, not np.empty: OpenCV 5.0's DIS reads the output buffer it is given
         # (results do not change) and crashes on the garbage floats np.empty can hold.
         self._flow = np.zeros((height, width, 2), np.float32)
+        self._magnitude = np.empty((height, width), np.float32)
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]  # not in the stubs
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
         )
-        self._executor = executor
-        self._pending: Future[float] | None = None
         self._previous: Luma | None = None
         self._count = 0
-        self.values: list[float] = []  # values[k]: frames k-1 -> k; NaN for frame 0
 
-    def push(self, luma: Luma) -> None:
-        """Queue the pair (previous frame, ``luma``)."""
-        self._collect()
+    def job(self, luma: Luma) -> float:
+        """Flow from the previous frame to ``luma`` (NaN for the first frame)."""
         if self._resize:
             current = self._ring[self._count % 2]
             cv2.resize(luma, self.size, dst=current, interpolation=cv2.INTER_AREA)
         else:
-            current = luma  # the caller's ring keeps it valid until the pair is done
+            current = luma  # the caller's ring keeps it valid until the next job is done
         self._count += 1
         previous, self._previous = self._previous, current
         if previous is None:
-            self.values.append(math.nan)
-        else:
-            self._pending = self._executor.submit(self._pair, previous, current)
-
-    def finish(self) -> list[float]:
-        """Wait for the last pair; return one value per frame pushed."""
-        self._collect()
-        return self.values
-
-    def _collect(self) -> None:
-        if self._pending is not None:
-            self.values.append(self._pending.result())
-            self._pending = None
-
-    def _pair(self, previous: Luma, current: Luma) -> float:
+            return math.nan
         flow = self._dis.calc(previous, current, self._flow)
-        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
-        return float(cv2.mean(magnitude)[0]) * self._to_source
+        cv2.magnitude(flow[..., 0], flow[..., 1], self._magnitude)
+        return float(cv2.mean(self._magnitude)[0]) * self._to_source
+
+
+def _ssim_job(pairs: _PairEngine) -> Callable[[Luma], float]:
+    def job(luma: Luma) -> float:
+        value = pairs.push(luma)
+        return math.nan if value is None else value
+
+    return job
 
 
 def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
@@ -234,32 +261,36 @@ def analyze_video(
     with VideoReader(path, scale=scale) as reader:
         width, height = reader.size
         pairs = _make_engine(engine, (height, width))
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-flow")
-        flow = _Flow(reader.size, (reader.width, reader.height), scale, executor)
+        flow = _Flow(reader.size, (reader.width, reader.height), scale)
         colour_size = color_size(reader.width, reader.height)
         series = FrameSeries()
         samples: list[tuple[int, LabStats]] = []
         seam_ssim: list[float] = []
         seam_mad: list[float] = []
         previous_luma: Luma | None = None
-        ring = [np.empty((height, width), np.uint8) for _ in range(3)]
+        ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
         luma: list[Luma] = []  # the last three frames, newest last
         last: DecodedFrame | None = None
+        ssim_worker = _Worker("ssim", _PIPELINE_DEPTH)
+        flow_worker = _Worker("flow", _PIPELINE_DEPTH)
+        ssim_job = _ssim_job(pairs)
 
         old_threads = cv2.getNumThreads()
-        # One OpenCV thread: the decoder's threads use the other core, and on small
-        # frames OpenCV's own threading costs more CPU than it saves.
+        # One OpenCV thread: our own threads (decoder, SSIM, flow) keep both cores
+        # busy, and on small frames OpenCV's own threading costs more CPU than it saves.
         cv2.setNumThreads(1)
         try:
             for decoded in reader.frames(ring):
                 k = decoded.index
                 luma = [*luma[-2:], decoded.luma]
+                ssim_worker.submit(ssim_job, decoded.luma)
+                flow_worker.submit(flow.job, decoded.luma)
                 if k == 0 and previous_rgb is not None:
                     previous_luma = image_luma(previous_rgb, reader.size, reader.matrix)
                 if previous_luma is not None and k < _SEAM_FRAMES:
                     seam_ssim.append(pairs.ssim(previous_luma, decoded.luma))
                     seam_mad.append(pairs.mad(previous_luma, decoded.luma))
-                _measure(series, decoded, luma, pairs, flow)
+                _measure(series, decoded, luma, pairs)
                 if k % t.color_sample_every == 0:
                     samples.append((k, lab_stats(decoded.rgb_small(colour_size))))
                     series.sharpness[k] = laplacian_variance(decoded.luma)
@@ -269,9 +300,11 @@ def analyze_video(
             if last.index % t.color_sample_every:
                 samples.append((last.index, lab_stats(last.rgb_small(colour_size))))
                 series.sharpness[last.index] = laplacian_variance(last.luma)
-            series.flow = flow.finish()
+            series.ssim = ssim_worker.finish()
+            series.flow = flow_worker.finish()
         finally:
-            executor.shutdown(wait=True)
+            ssim_worker.close()
+            flow_worker.close()
             cv2.setNumThreads(old_threads)
 
         if anchor_rgb is not None:
@@ -318,10 +351,9 @@ def analyze_video(
         )
 
 
-def _measure(
-    series: FrameSeries, decoded: DecodedFrame, luma: list[Luma], pairs: _PairEngine, flow: _Flow
-) -> None:
-    """Append frame ``decoded.index``'s measurements; ``luma`` holds the last 1-3 frames."""
+def _measure(series: FrameSeries, decoded: DecodedFrame, luma: list[Luma], pairs: _PairEngine) -> None:
+    """Append frame ``decoded.index``'s own measurements and differences (SSIM and flow
+    come from the workers); ``luma`` holds the last 1-3 frames."""
     current = decoded.luma
     _mean, std = cv2.meanStdDev(current)
     y, cb, cr = decoded.plane_means
@@ -329,11 +361,8 @@ def _measure(
     series.std_luma.append(float(std[0, 0]))
     series.mean_cb.append(cb)
     series.mean_cr.append(cr)
-    value = pairs.push(current)
-    series.ssim.append(math.nan if value is None else value)
     series.mad.append(pairs.mad(luma[-2], current) if len(luma) > 1 else math.nan)
     series.skip_mad.append(pairs.mad(luma[-3], current) if len(luma) > 2 else math.nan)
-    flow.push(current)  # its value arrives in flow.values, one pair later
     series.sharpness.append(math.nan)
 
 

@@ -42,16 +42,16 @@ SSIM_C1 = (0.01 * 255.0) ** 2
 SSIM_C2 = (0.03 * 255.0) ** 2
 
 # float64, not float32: on a flat cel colour the variance E[x^2] - E[x]^2 cancels
-# two numbers near 65,000, and float32 rounding there shifts SSIM by up to 7e-5,
-# too close to the 1e-4 we promise. float64 costs about 0.5 ms per half-resolution
-# pair. Luma is also centred on 128 before squaring (covariances do not depend on
-# the offset; the means get it added back), which shrinks the cancelled numbers.
-_CENTRE = np.float64(128.0)
+# two numbers near 65,000. In float32 that cancellation shifts SSIM by up to 8e-5
+# (measured on flat frames), too close to the 1e-4 we promise; in float64 the error
+# is about 1e-11, so no centring or compensation is needed. The cost is in the
+# three blurs per pair (about 0.2 ms each at 384x256); everything else is a few
+# in-place passes over preallocated buffers.
 _KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)
 
 
-def _blur(src: Float64, dst: Float64) -> None:
-    """The 11x11 sigma-1.5 Gaussian window, separable, written into ``dst``."""
+def _blur(src: npt.NDArray[np.generic], dst: Float64) -> None:
+    """The 11x11 sigma-1.5 Gaussian window, separable, written into ``dst`` (float64)."""
     cv2.sepFilter2D(src, cv2.CV_64F, _KERNEL, _KERNEL, dst=dst)
 
 
@@ -60,8 +60,10 @@ class SsimStream:
 
     A frame's blurred mean and blurred square are computed once and reused when it
     becomes the "previous" frame of the next pair; only the cross term is new.
-    All buffers are allocated once (allocation per frame costs more than the maths:
-    see reference/quality-baselines.md, "Allocator pitfall").
+    Per frame it keeps ``P = mu^2 + C1/2`` and ``Q = sigma^2 + C2/2``, so the
+    denominator of a pair, ``(mux^2 + muy^2 + C1)(vx + vy + C2)``, is two additions
+    and a product. All buffers are allocated once (allocation per frame costs more
+    than the maths: see reference/quality-baselines.md, "Allocator pitfall").
 
     Args:
         shape: ``(height, width)`` of every frame that will be pushed. Both must
@@ -77,9 +79,11 @@ class SsimStream:
         def buf() -> Float64:
             return np.empty(shape, np.float64)
 
-        self._x, self._mu, self._sq = buf(), buf(), buf()  # current frame
-        self._px, self._pmu, self._psq = buf(), buf(), buf()  # previous frame
-        self._t1, self._t2, self._t3, self._t4 = buf(), buf(), buf(), buf()
+        # current frame: its luma, blurred mean, P and Q (see the class docstring)
+        self._x, self._mu, self._p, self._q = np.empty(shape, np.uint8), buf(), buf(), buf()
+        # previous frame: the same four, swapped in by push()
+        self._px, self._pmu, self._pp, self._pq = np.empty(shape, np.uint8), buf(), buf(), buf()
+        self._t1, self._t2 = buf(), buf()
         self._has_previous = False
         c = SSIM_CROP
         self._valid = (slice(c, height - c), slice(c, width - c))
@@ -89,53 +93,49 @@ class SsimStream:
         self._has_previous = False
 
     def push(self, luma: Luma) -> float | None:
-        """Add the next frame; return SSIM(previous, this) or ``None`` for the first frame."""
+        """Add the next frame; return SSIM(previous, this) or ``None`` for the first frame.
+
+        ``luma`` is copied, so the caller may reuse its buffer as soon as this returns.
+        """
         if luma.shape != self._shape:
             raise ValueError(f"frame shape {luma.shape} differs from the stream's {self._shape}")
         # Rotate buffers: what was current becomes previous, without copying.
         self._x, self._px = self._px, self._x
         self._mu, self._pmu = self._pmu, self._mu
-        self._sq, self._psq = self._psq, self._sq
+        self._p, self._pp = self._pp, self._p
+        self._q, self._pq = self._pq, self._q
 
-        np.subtract(luma, _CENTRE, out=self._x, dtype=np.float64)
-        _blur(self._x, self._mu)
-        np.multiply(self._x, self._x, out=self._t1)
-        _blur(self._t1, self._sq)
-        np.multiply(self._mu, self._mu, out=self._t1)
-        np.subtract(self._sq, self._t1, out=self._sq)  # now the variance of x
+        x, mu, p, q, t = self._x, self._mu, self._p, self._q, self._t1
+        np.copyto(x, luma)
+        _blur(x, mu)  # uint8 in, float64 out: no conversion pass
+        np.multiply(x, x, out=t, dtype=np.float64)
+        _blur(t, q)  # E[x^2]
+        np.multiply(mu, mu, out=p)
+        np.subtract(q, p, out=q)  # variance
+        p += SSIM_C1 / 2
+        q += SSIM_C2 / 2
         if not self._has_previous:
             self._has_previous = True
             return None
         return self._pair()
 
     def _pair(self) -> float:
-        x, y = self._px, self._x
-        mux, muy, vx, vy = self._pmu, self._mu, self._psq, self._sq
-        t1, t2, t3, t4 = self._t1, self._t2, self._t3, self._t4
-        # covariance: blur(x*y) - mux*muy (centred values; the offset cancels)
-        np.multiply(x, y, out=t1)
+        mux, muy, t1, t2 = self._pmu, self._mu, self._t1, self._t2
+        # covariance: E[xy] - mux muy
+        np.multiply(self._px, self._x, out=t1, dtype=np.float64)
         _blur(t1, t2)
         np.multiply(mux, muy, out=t1)
-        np.subtract(t2, t1, out=t2)  # t2 = cov
-        # numerator: (2 mux muy + C1) (2 cov + C2), with uncentred means
-        np.add(mux, _CENTRE, out=t3)
-        np.add(muy, _CENTRE, out=t4)
-        np.multiply(t3, t4, out=t1)
-        t1 *= 2.0
-        t1 += SSIM_C1
-        t2 *= 2.0
-        t2 += SSIM_C2
+        np.subtract(t2, t1, out=t2)
+        # numerator / 4: (mux muy + C1/2) (cov + C2/2)
+        t1 += SSIM_C1 / 2
+        t2 += SSIM_C2 / 2
         np.multiply(t1, t2, out=t1)
-        # denominator: (mux^2 + muy^2 + C1) (vx + vy + C2)
-        np.multiply(t3, t3, out=t3)
-        np.multiply(t4, t4, out=t4)
-        np.add(t3, t4, out=t3)
-        t3 += SSIM_C1
-        np.add(vx, vy, out=t4)
-        t4 += SSIM_C2
-        np.multiply(t3, t4, out=t3)
-        np.divide(t1, t3, out=t1)
-        return float(cv2.mean(t1[self._valid])[0])
+        # denominator: (Px + Py) (Qx + Qy)
+        np.add(self._pp, self._p, out=t2)
+        np.add(self._pq, self._q, out=self._pq)  # the previous frame's Q is not needed again
+        np.multiply(t2, self._pq, out=t2)
+        np.divide(t1, t2, out=t1)
+        return 4.0 * float(cv2.mean(t1[self._valid])[0])
 
 
 def ssim(a: Luma, b: Luma) -> float:
