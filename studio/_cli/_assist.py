@@ -26,11 +26,13 @@ COMMANDS: list[click.Command] = []
 
 @click.group("assist", cls=StudioGroup)
 def assist_group() -> None:
-    """Echo Brain: proposals from an OpenAI-compatible model server (STUDIO_LLM_URL).
+    """Echo Brain: an assistant on an OpenAI-compatible model server (STUDIO_LLM_URL).
 
-    Each command shows its proposal as a diff against the current screenplay and writes
-    nothing unless --apply is given. --save FILE keeps the proposed screenplay, so that
-    exactly the reviewed version can be applied later with `studio import FILE`.
+    breakdown, expand, character and prompt show their proposal as a diff and write
+    nothing unless --apply is given (--save FILE keeps a proposed screenplay, so exactly
+    the reviewed version can be applied later with `studio import FILE`). chat talks
+    about the project in stored, resumable conversations; recall finds characters,
+    scenes and notes by meaning.
     """
 
 
@@ -155,15 +157,15 @@ def chat_command(conversation: int | None, message: str | None, list_: bool, pro
     if list_:
         _list_conversations(project)
         return
+    if message is None and wants_json():
+        raise click.UsageError("--json needs --message: the interactive chat prints text")
     from studio.assistant import EchoBrain
 
     with open_studio() as studio, EchoBrain.from_studio(studio) as brain:
         if message is not None:
             _chat_turn(brain, message, conversation=conversation, project=project)
-            return
-        if wants_json():
-            raise click.UsageError("--json needs --message: the interactive chat prints text")
-        _chat_loop(brain, conversation=conversation, project=project)
+        else:
+            _chat_loop(brain, conversation=conversation, project=project)
 
 
 def _chat_turn(brain: EchoBrain, message: str, *, conversation: int | None, project: str | None) -> int:

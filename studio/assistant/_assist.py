@@ -243,6 +243,16 @@ class EchoBrain:
         """The stored conversations of this studio."""
         return self._conversations
 
+    def _system_prompt(self, current: Screenplay) -> str:
+        """Echo Brain's instructions and the project, the latter cut to its share of the budget.
+
+        The system message is never trimmed by context fitting, so a large project must
+        not be allowed to crowd out the conversation or the request itself.
+        """
+        budget = self._client.context_tokens - DEFAULT_REPLY_TOKENS
+        brief = project_brief(current, max_tokens=max(int(budget * BRIEF_SHARE), 1))
+        return f"{SYSTEM_PROMPT}\n\n{brief}"
+
     def screenplay(self, *, project: str | None = None) -> Screenplay:
         """The project's current screenplay, as ``studio export`` sees it."""
         return export_screenplay(self._database, project=project, home=self._home)
@@ -260,7 +270,7 @@ class EchoBrain:
         current = self.screenplay(project=project)
         model = self._router.model_for("breakdown")
         request = [
-            Message.system(f"{SYSTEM_PROMPT}\n\n{project_brief(current)}"),
+            Message.system(self._system_prompt(current)),
             Message.user(
                 f"Break this synopsis for episode {episode} into scenes, in story order. "
                 "Each scene is one continuous shot sequence in one place; give each a title, "
@@ -285,7 +295,7 @@ class EchoBrain:
             raise NotFoundError(f"no scene number {scene} in {current.title!r}")
         model = self._router.model_for("expand")
         request = [
-            Message.system(f"{SYSTEM_PROMPT}\n\n{project_brief(current)}"),
+            Message.system(self._system_prompt(current)),
             Message.user(
                 f"Direct scene {scene}. For every character on screen give their action, "
                 "facial expression, pose, position (left, center or right) and facing; then "
@@ -305,7 +315,7 @@ class EchoBrain:
         current = self.screenplay(project=project)
         model = self._router.model_for("character")
         request = [
-            Message.system(f"{SYSTEM_PROMPT}\n\n{project_brief(current)}"),
+            Message.system(self._system_prompt(current)),
             Message.user(
                 f"Design the character {name!r}: appearance, outfit, hair, accessories, a "
                 "palette of 3-5 #rrggbb colours, and the image-prompt tokens that draw them "
@@ -384,8 +394,7 @@ class EchoBrain:
             project_id = find_project(session, current.title).id
         model = self._router.model_for("chat")
         budget = self._client.context_tokens - DEFAULT_REPLY_TOKENS
-        brief = project_brief(current, max_tokens=max(int(budget * BRIEF_SHARE), 1))
-        request = [Message.system(f"{SYSTEM_PROMPT}\n\n{brief}"), *history, Message.user(text)]
+        request = [Message.system(self._system_prompt(current)), *history, Message.user(text)]
         # The client fits the request the same way; fitting here too tells what was
         # sent (for the token counts and the "left out" note).
         fitted = fit_messages(request, budget) if budget > 0 else None
@@ -445,7 +454,7 @@ class EchoBrain:
             context = load_segment_context(session, segment)
         model = self._router.model_for("prompt")
         current = self.screenplay(project=context.project)
-        request = prompt_messages(f"{SYSTEM_PROMPT}\n\n{project_brief(current)}", context)
+        request = prompt_messages(self._system_prompt(current), context)
         suggestion = self._client.ask_structured(request, PromptSuggestion, model=model)
         proposal = PromptProposal(
             context=context,

@@ -257,3 +257,9 @@ def test_cli_chat_unknown_conversation(cli_env: dict[str, str]) -> None:
     result = run_cli(["chat", "--conversation", "42", "-m", "Hello"], cli_env)
     assert result.exit_code == 2
     assert "there is no conversation 42" in result.stderr
+
+
+def test_cli_chat_json_needs_a_message(cli_env: dict[str, str]) -> None:
+    result = run_cli(["chat", "--json"], cli_env)
+    assert result.exit_code == 2
+    assert "--json needs --message" in result.output
