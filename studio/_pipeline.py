@@ -520,6 +520,8 @@ def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
 
 
 def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
+    # Stitch between two short transactions: on SQLite a transaction holds the write lock,
+    # and workers' heartbeats must not wait for a video to be written.
     home = studio.home
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
@@ -529,31 +531,34 @@ def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
             for s in scene.segments
             if s.output_video_path
         ]
-        last = scene.segments[-1]
-        video = stitch_scene(parts, scene_dir.with_suffix(".mp4"))
+    video = stitch_scene(parts, scene_dir.with_suffix(".mp4"))
+    with studio.database.session() as session:
+        scene = session.get(SceneModel, brief.scene_id)
+        assert scene is not None
         scene.final_video_path = _relative(home, video)
-        scene.exit_keyframe_path = last.last_frame_path
+        scene.exit_keyframe_path = scene.segments[-1].last_frame_path
         scene.actual_duration_seconds = sum(s.duration_seconds for s in scene.segments)
         scene.status = "review" if any(s.status == "review" for s in scene.segments) else "completed"
 
 
 def _stitch_episode(studio: Studio, briefs: list[SceneBrief], out_dir: Path) -> Path:
     home = studio.home
+    clips = []
     with studio.database.session() as session:
-        clips = []
         for brief in briefs:
             scene = session.get(SceneModel, brief.scene_id)
             assert scene is not None and scene.final_video_path
             transition = brief.spec.transition if brief is not briefs[-1] else "cut"
             seconds = TRANSITION_SECONDS if transition != "cut" else 0.0
             clips.append(SceneClip(home / scene.final_video_path, transition, seconds))
-        video = stitch_episode(clips, out_dir.parent / f"{out_dir.name}.mp4")
+    video = stitch_episode(clips, out_dir.parent / f"{out_dir.name}.mp4")
+    with studio.database.session() as session:
         episode_row = session.get(SceneModel, briefs[0].scene_id).episode  # type: ignore[union-attr]
         assert episode_row is not None
         episode_row.final_video_path = _relative(home, video)
         episode_row.status = "completed"
         episode_row.completed_at = utcnow()
-        return video
+    return video
 
 
 def _set_episode_status(studio: Studio, brief: SceneBrief, status: str) -> None:
