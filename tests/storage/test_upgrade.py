@@ -112,7 +112,14 @@ def test_an_old_database_is_upgraded_with_its_data(settings: Settings) -> None:
         with pytest.raises(SchemaOutdatedError, match=r"run `studio db upgrade`") as info:
             open_database(settings)
         assert f"at schema {FIRST_REVISION}" in str(info.value)
-        upgraded = open_database(settings, upgrade=True)  # what `studio db upgrade` does
+        from click.testing import CliRunner
+
+        from studio._cli import main
+
+        args = ["--home", str(settings.home), "--database-url", settings.database_url, "db", "upgrade"]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        upgraded = open_database(settings)
     try:
         state = upgraded.schema_state()
         assert state.current == state.head != FIRST_REVISION
