@@ -27,12 +27,19 @@ class Settings:
     """Resolved configuration. Build it with :func:`load_settings`."""
 
     home: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password: see __repr__
     comfyui_urls: tuple[str, ...] = ()
     llm_url: str | None = None
     llm_models: Mapping[str, str] = field(default_factory=dict)
     llm_api_key: str | None = field(default=None, repr=False)
     lease_seconds: int = DEFAULT_LEASE_SECONDS
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(home={str(self.home)!r}, database={self.database_display()!r}, "
+            f"comfyui_urls={self.comfyui_urls!r}, llm_url={self.llm_url!r}, "
+            f"llm_models={dict(self.llm_models)!r}, lease_seconds={self.lease_seconds})"
+        )
 
     @property
     def is_embedded_database(self) -> bool:
