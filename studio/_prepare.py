@@ -90,6 +90,9 @@ def _plan_scene_without_commit(
             session.add(row)
         if row.status == "completed":
             continue
+        accepted = (row.meta or {}).get("assistant_prompt")
+        if accepted:  # an accepted Echo Brain suggestion (a stale scene starts over without it)
+            prompt, negative = accepted["prompt"], accepted["negative_prompt"]
         row.motion_prompt = prompt
         row.negative_prompt = negative
         row.duration_seconds = planned.duration_seconds

@@ -225,3 +225,18 @@ def test_an_episode_without_scenes_is_a_clear_error(studio: Studio, tmp_path: Pa
     studio.import_file(path)
     with pytest.raises(RenderError, match="episode 2 of 'Neon Tide' has no scenes"):
         prepare_episode(studio, episode=2)
+
+
+def test_an_accepted_assistant_prompt_survives_preparation(studio: Studio) -> None:
+    prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        row = session.scalars(select(SegmentModel).order_by(SegmentModel.id)).first()
+        assert row is not None
+        row.meta = {"assistant_prompt": {"prompt": "a better prompt", "negative_prompt": "worse things"}}
+        row.motion_prompt = "a better prompt"
+        segment_id = row.id
+    prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        row = session.get(SegmentModel, segment_id)
+        assert row is not None
+        assert (row.motion_prompt, row.negative_prompt) == ("a better prompt", "worse things")
