@@ -594,6 +594,7 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
                     "video": str(studio.home / scene.final_video_path) if scene.final_video_path else None,
                     "segments": [
                         {
+                            "id": s.id,
                             "segment": s.segment_number,
                             "status": s.status,
                             "seed": s.seed,

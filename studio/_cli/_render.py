@@ -126,7 +126,7 @@ def prompts_command(episode: int, project: str | None) -> None:
     for scene in scenes:
         for segment in scene["segments"]:
             click.echo(
-                f"scene {scene['scene']} segment {segment['segment']} "
+                f"scene {scene['scene']} segment {segment['segment']} (id {segment['id']}) "
                 f"[{segment['status']}] seed {segment['seed']}"
             )
             click.echo(f"  + {segment['prompt']}")
