@@ -19,8 +19,9 @@ import math
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -48,9 +49,11 @@ __all__ = ["Engine", "analyze_video", "sharpness"]
 
 Engine = Literal["opencv", "torch", "auto"]
 Luma = npt.NDArray[np.uint8]
+T = TypeVar("T")
 
 _FLOW_SCALE = 0.5  # flow is measured at half the source resolution at most
 _PIPELINE_DEPTH = 2  # frames the SSIM and flow workers may lag behind the decoder
+_COLOUR_DEPTH = 4  # colour samples the colour worker may lag behind (it starts ~70 ms late)
 _SEAM_FRAMES = 3  # the previous last frame is compared with this many first frames
 _STD_FLOOR = 1.0  # L*a*b* std below this is treated as 1 when taking ratios
 
@@ -121,12 +124,12 @@ def _check_scale(scale: float) -> None:
         raise AnalysisError(f"scale must be in (0, 1], got {scale}; 0.5 is half resolution")
 
 
-class _Worker:
-    """Runs one job per frame on its own thread, in order, at most ``depth`` frames behind.
+class _Worker(Generic[T]):
+    """Runs jobs on its own thread, in order, at most ``depth`` jobs behind the caller.
 
     OpenCV, NumPy, PyAV and torch release the GIL inside their calls, so the
-    decoding thread and the workers (SSIM, flow) really run at once on two cores.
-    A job may read the caller's luma buffers: the caller keeps a ring of
+    decoding thread and the workers (SSIM, flow, colour) really run at once on two
+    cores. A job may read the caller's luma buffers: the caller keeps a ring of
     :func:`ring_size` buffers so that none is overwritten while a job that reads it
     is queued or running.
     """
@@ -134,15 +137,15 @@ class _Worker:
     def __init__(self, name: str, depth: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"studio-{name}")
         self._depth = depth
-        self._pending: deque[Future[float]] = deque()
-        self.values: list[float] = []  # one per job, in submission order
+        self._pending: deque[Future[T]] = deque()
+        self.values: list[T] = []  # one per job, in submission order
 
-    def submit(self, job: Callable[[Luma], float], luma: Luma) -> None:
+    def submit(self, job: Callable[..., T], *args: Any) -> None:
         while len(self._pending) >= self._depth:
             self.values.append(self._pending.popleft().result())
-        self._pending.append(self._executor.submit(job, luma))
+        self._pending.append(self._executor.submit(job, *args))
 
-    def finish(self) -> list[float]:
+    def finish(self) -> list[T]:
         """Wait for every job; return all values."""
         while self._pending:
             self.values.append(self._pending.popleft().result())
@@ -260,60 +263,16 @@ def analyze_video(
 
     with VideoReader(path, scale=scale) as reader:
         width, height = reader.size
-        pairs = _make_engine(engine, (height, width))
-        flow = _Flow(reader.size, (reader.width, reader.height), scale)
+        scan = _scan(reader, _make_engine(engine, (height, width)), scale, previous_rgb, t)
+        series, samples, last = scan.series, scan.samples, scan.last
         colour_size = color_size(reader.width, reader.height)
-        series = FrameSeries()
-        samples: list[tuple[int, LabStats]] = []
-        seam_ssim: list[float] = []
-        seam_mad: list[float] = []
-        previous_luma: Luma | None = None
-        ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
-        luma: list[Luma] = []  # the last three frames, newest last
-        last: DecodedFrame | None = None
-        ssim_worker = _Worker("ssim", _PIPELINE_DEPTH)
-        flow_worker = _Worker("flow", _PIPELINE_DEPTH)
-        ssim_job = _ssim_job(pairs)
-
-        old_threads = cv2.getNumThreads()
-        # One OpenCV thread: our own threads (decoder, SSIM, flow) keep both cores
-        # busy, and on small frames OpenCV's own threading costs more CPU than it saves.
-        cv2.setNumThreads(1)
-        try:
-            for decoded in reader.frames(ring):
-                k = decoded.index
-                luma = [*luma[-2:], decoded.luma]
-                ssim_worker.submit(ssim_job, decoded.luma)
-                flow_worker.submit(flow.job, decoded.luma)
-                if k == 0 and previous_rgb is not None:
-                    previous_luma = image_luma(previous_rgb, reader.size, reader.matrix)
-                if previous_luma is not None and k < _SEAM_FRAMES:
-                    seam_ssim.append(pairs.ssim(previous_luma, decoded.luma))
-                    seam_mad.append(pairs.mad(previous_luma, decoded.luma))
-                _measure(series, decoded, luma, pairs)
-                if k % t.color_sample_every == 0:
-                    samples.append((k, lab_stats(decoded.rgb_small(colour_size))))
-                    series.sharpness[k] = laplacian_variance(decoded.luma)
-                last = decoded
-            if last is None:
-                raise AnalysisError(f"{reader.path} has no video frames")
-            if last.index % t.color_sample_every:
-                samples.append((last.index, lab_stats(last.rgb_small(colour_size))))
-                series.sharpness[last.index] = laplacian_variance(last.luma)
-            series.ssim = ssim_worker.finish()
-            series.flow = flow_worker.finish()
-        finally:
-            ssim_worker.close()
-            flow_worker.close()
-            cv2.setNumThreads(old_threads)
-
         if anchor_rgb is not None:
             reference = lab_stats(resize_area(anchor_rgb, colour_size))
         else:
             reference = samples[0][1]
         color_samples = [_compare(stats, reference, frame) for frame, stats in samples]
 
-        seam = _seam(series, seam_ssim, seam_mad, t) if seam_mad else None
+        seam = _seam(series, scan.seam_ssim, scan.seam_mad, t) if scan.seam_mad else None
         measured = np.asarray(series.sharpness)
         sharp = float(np.nanmedian(measured))
         ratio = sharp / reference_sharpness if reference_sharpness else None
@@ -335,7 +294,7 @@ def analyze_video(
             height=reader.height,
             analysis_width=width,
             analysis_height=height,
-            engine=pairs.name,
+            engine=scan.engine,
             frames=series,
             color_samples=color_samples,
             color_reference="anchor" if anchor_rgb is not None else "first_frame",
@@ -349,6 +308,89 @@ def analyze_video(
             seed_scores=seed_scores(series),
             thresholds=t,
         )
+
+
+@dataclass
+class _Scan:
+    """What one pass over the frames measured (before events and scores)."""
+
+    series: FrameSeries
+    samples: list[tuple[int, LabStats]]  # (frame, L*a*b* statistics)
+    seam_ssim: list[float]
+    seam_mad: list[float]
+    last: DecodedFrame
+    engine: str
+
+
+def _colour_job(decoded: DecodedFrame, size: tuple[int, int]) -> LabStats:
+    return lab_stats(decoded.rgb_small(size))
+
+
+def _scan(
+    reader: VideoReader,
+    pairs: _PairEngine,
+    scale: float,
+    previous_rgb: npt.NDArray[np.uint8] | None,
+    t: QualityThresholds,
+) -> _Scan:
+    """Decode every frame once and measure it; SSIM, flow and colour run on worker threads.
+
+    The main thread decodes (PyAV's frame threads do the heavy part), converts
+    to luma and measures what is cheap; each worker gets the frames in order.
+    """
+    width, height = reader.size
+    flow = _Flow(reader.size, (reader.width, reader.height), scale)
+    colour_size = color_size(reader.width, reader.height)
+    series = FrameSeries()
+    sample_frames: list[int] = []
+    seam_ssim: list[float] = []
+    seam_mad: list[float] = []
+    previous_luma: Luma | None = None
+    ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
+    luma: list[Luma] = []  # the last three frames, newest last
+    last: DecodedFrame | None = None
+    ssim_worker = _Worker[float]("ssim", _PIPELINE_DEPTH)
+    flow_worker = _Worker[float]("flow", _PIPELINE_DEPTH)
+    # Colour has its own worker because OpenCV builds its L*a*b* tables on the first
+    # conversion in a process (about 70 ms): that way it overlaps with decoding.
+    colour_worker = _Worker[LabStats]("colour", _COLOUR_DEPTH)
+    ssim_job = _ssim_job(pairs)
+
+    old_threads = cv2.getNumThreads()
+    # One OpenCV thread: our own threads (decoder, SSIM, flow) keep both cores
+    # busy, and on small frames OpenCV's own threading costs more CPU than it saves.
+    cv2.setNumThreads(1)
+    try:
+        for decoded in reader.frames(ring):
+            k = decoded.index
+            luma = [*luma[-2:], decoded.luma]
+            ssim_worker.submit(ssim_job, decoded.luma)
+            flow_worker.submit(flow.job, decoded.luma)
+            if k == 0 and previous_rgb is not None:
+                previous_luma = image_luma(previous_rgb, reader.size, reader.matrix)
+            if previous_luma is not None and k < _SEAM_FRAMES:
+                seam_ssim.append(pairs.ssim(previous_luma, decoded.luma))
+                seam_mad.append(pairs.mad(previous_luma, decoded.luma))
+            _measure(series, decoded, luma, pairs)
+            if k % t.color_sample_every == 0:
+                sample_frames.append(k)
+                colour_worker.submit(_colour_job, decoded, colour_size)
+                series.sharpness[k] = laplacian_variance(decoded.luma)
+            last = decoded
+        if last is None:
+            raise AnalysisError(f"{reader.path} has no video frames")
+        if last.index % t.color_sample_every:
+            sample_frames.append(last.index)
+            colour_worker.submit(_colour_job, last, colour_size)
+            series.sharpness[last.index] = laplacian_variance(last.luma)
+        series.ssim = ssim_worker.finish()
+        series.flow = flow_worker.finish()
+        samples = list(zip(sample_frames, colour_worker.finish(), strict=True))
+    finally:
+        for worker in (ssim_worker, flow_worker, colour_worker):
+            worker.close()
+        cv2.setNumThreads(old_threads)
+    return _Scan(series, samples, seam_ssim, seam_mad, last, pairs.name)
 
 
 def _measure(series: FrameSeries, decoded: DecodedFrame, luma: list[Luma], pairs: _PairEngine) -> None:

@@ -50,7 +50,7 @@ SSIM_C2 = (0.03 * 255.0) ** 2
 _KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)
 
 
-def _blur(src: npt.NDArray[np.generic], dst: Float64) -> None:
+def _blur(src: npt.NDArray[np.uint8] | Float64, dst: Float64) -> None:
     """The 11x11 sigma-1.5 Gaussian window, separable, written into ``dst`` (float64)."""
     cv2.sepFilter2D(src, cv2.CV_64F, _KERNEL, _KERNEL, dst=dst)
 
