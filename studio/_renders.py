@@ -1,170 +1,254 @@
-"""Renders started from the dashboard: one detached process per render, one JSON record each.
+"""Renders started from the dashboard: a ``render_episode`` job in the queue, and a worker to run it.
 
 A panel lives in a kernel that dies when its browser tab closes, so a render must not
-live there. :func:`launch_render` starts ``python -m studio._renders RECORD`` in its own
-session (a kernel shutdown signals the kernel's process group, not this one); that
-process calls :func:`studio._pipeline.render_episode` and writes its state to the record
-file next to a log. Any later session, in any process, sees the render through
-:func:`list_renders`; its progress bar reads the database (:func:`studio._editing.episode_progress`).
+live there. :func:`start_render` queues a job in ``production_jobs``
+(:func:`studio._enqueue.enqueue_renders`) and :func:`ensure_worker` makes sure a worker
+will run it: when no worker that a dashboard launched for this home is alive, it starts
+``python -m studio worker --once`` in its own session (a kernel shutdown signals the
+kernel's process group, not this one). That worker drains the queue and exits; the
+next render starts another. Its home and database reach it through the environment (a
+URL with a password never appears on a command line).
 
-Cancelling is cooperative: :meth:`RenderRecord.request_cancel` creates a flag file that
-the render checks between segments (``should_cancel``); finished segments are kept, so
-:func:`retry_render` resumes instead of starting over.
+Everything else is the queue's: progress, cancel (:func:`studio._jobs.request_cancel`)
+and retry are rows in ``production_jobs``, so ``studio jobs`` and any other page see the
+same renders.
 
-Files (under ``HOME/renders/dashboard/``): ``<id>.json`` (the record), ``<id>.log``
-(the process's output), ``<id>.cancel`` (the flag).
+A ``--once`` worker that found the queue empty an instant before a job was queued may
+exit without it. :func:`ensure_worker` is idempotent and cheap, so a caller that waits
+for its jobs (the queue panel) calls it again while they are still queued and no
+worker is alive.
+
+Files (under ``HOME/renders/dashboard/``): ``worker.json`` (the launched worker: pid,
+process start time, log, when), ``worker-<UTC stamp>.log`` (its output) and
+``worker.lock`` (held while deciding whether to launch, so two tabs start one worker).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
-import time
-import traceback
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from studio._exceptions import StudioError
+from studio._config import Settings
+from studio._enqueue import enqueue_renders
+from studio._job_records import JobError, JobInfo, JobStatus
+from studio._jobs import database_now, get_job, retry
 from studio._studio import Studio
 
 __all__ = [
-    "ACTIVE_STATUSES",
-    "RenderRecord",
-    "launch_render",
-    "list_renders",
-    "main",
+    "DashboardWorker",
+    "QueuedRender",
+    "dashboard_worker",
+    "ensure_worker",
+    "resume_waiting_jobs",
     "retry_render",
+    "start_render",
 ]
 
-RECORDS_DIR = Path("renders") / "dashboard"
-# Statuses a record moves through; "running" records whose process is gone read as "failed".
-ACTIVE_STATUSES = ("starting", "running")
-_PROGRESS_INTERVAL = 0.5  # seconds between record writes; the database carries the detail
-# Renders this process started, by record id: polling them reaps their exit status.
-_CHILDREN: dict[str, subprocess.Popen[bytes]] = {}
+WORKER_DIR = Path("renders") / "dashboard"
+_RECORD = "worker.json"
+_LOCK = "worker.lock"
+# Workers this process launched, by pid: polling them reaps their exit status.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
-class RenderRecord:
-    """What is known about one dashboard render. Frozen: updates write a new record.
+class DashboardWorker:
+    """A ``studio worker --once`` process launched for the dashboard.
 
     Attributes:
-        id: ``<UTC timestamp>-e<episode>``, also the file stem.
-        episode: Episode number.
-        project: Project title, or ``None`` for the only project.
-        backend: ``animatic`` or ``comfyui``.
-        status: starting, running, succeeded, failed or cancelled.
-        pid: The render process.
-        fraction: The pipeline's own progress, 0..1.
-        message: The pipeline's latest progress message, or the error.
-        video: The episode video, when it succeeded.
-        report: The render report, when there is one.
-        retry_of: The record this one retries.
-        started_at / ended_at: ISO 8601, UTC.
-        path: The record file (not stored in it).
+        pid: Its process id.
+        log_path: Its output (stdout and stderr).
+        started_at: When it was launched (ISO 8601, UTC).
+        launched: Whether the call that returned this launched it (``False``: it was
+            already running).
     """
 
-    id: str
-    episode: int
-    project: str | None
-    backend: str
-    status: str = "starting"
-    pid: int | None = None
-    fraction: float = 0.0
-    message: str = ""
-    video: str | None = None
-    report: str | None = None
-    retry_of: str | None = None
-    started_at: str = ""
-    ended_at: str | None = None
-    path: Path | None = None
-
-    @property
-    def log_path(self) -> Path:
-        assert self.path is not None
-        return self.path.with_suffix(".log")
-
-    @property
-    def cancel_path(self) -> Path:
-        assert self.path is not None
-        return self.path.with_suffix(".cancel")
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self.cancel_path.exists()
-
-    def request_cancel(self) -> None:
-        """Ask the render to stop after the segment it is working on."""
-        self.cancel_path.touch()
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The last lines of the render's log (empty when there is none yet)."""
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def save(self) -> None:
-        """Write atomically, so a reader never sees half a record."""
-        assert self.path is not None
-        document = {k: v for k, v in asdict(self).items() if k != "path"}
-        temporary = self.path.with_suffix(f".tmp{os.getpid()}")
-        temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-        os.replace(temporary, self.path)
-
-    @classmethod
-    def load(cls, path: Path) -> RenderRecord:
-        document: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        fields = {k: v for k, v in document.items() if k in cls.__dataclass_fields__}
-        return cls(**fields, path=path)
+    pid: int
+    log_path: Path
+    started_at: str
+    launched: bool = False
 
 
-def launch_render(
-    studio: Studio,
-    *,
-    episode: int,
-    project: str | None = None,
-    backend: str = "animatic",
-    retry_of: str | None = None,
-) -> RenderRecord:
-    """Start rendering an episode in a detached process and return its record.
+@dataclass(frozen=True)
+class QueuedRender:
+    """A render job as the dashboard left it.
 
-    The process gets the studio's home and database through the environment (a URL
-    with a password never appears on a command line).
+    Attributes:
+        job: The job (a snapshot).
+        already_active: ``True`` when the episode already had a queued or running render
+            job; ``job`` is that one and nothing new was queued.
+        worker: The dashboard worker that will run it; ``None`` when the job is already
+            running on some worker.
     """
-    folder = studio.home / RECORDS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    record = RenderRecord(
-        id=f"{stamp}-e{episode}",
-        episode=episode,
+
+    job: JobInfo
+    already_active: bool = False
+    worker: DashboardWorker | None = None
+
+
+def start_render(
+    studio: Studio, *, episode: int, project: str | None = None, backend: str = "animatic"
+) -> QueuedRender:
+    """Queue a render of one episode and make sure a worker will run it.
+
+    Raises:
+        InvalidJobError: no such episode, or an unknown backend (nothing queued).
+        NotFoundError: no such project, or several and none chosen.
+        JobError: the job is queued but no worker could be started.
+    """
+    from studio.backends import available_backends
+
+    result = enqueue_renders(
+        studio.database,
+        [episode],
         project=project,
         backend=backend,
-        retry_of=retry_of,
-        started_at=_now(),
-        path=folder / f"{stamp}-e{episode}.json",
+        available_backends=available_backends(),
     )
-    record.save()
+    if episode in result.created:
+        job = get_job(studio.database, result.created[episode])
+        return QueuedRender(job=job, worker=ensure_worker(studio.settings))
+    job = get_job(studio.database, result.already_active[episode])
+    worker = ensure_worker(studio.settings) if _waiting(studio, [job]) else None
+    return QueuedRender(job=job, already_active=True, worker=worker)
+
+
+def retry_render(studio: Studio, job_id: int) -> QueuedRender:
+    """Queue a failed or cancelled job again (a render resumes) and make sure a worker runs it.
+
+    Raises:
+        JobNotFoundError: no such job.
+        JobStateError: the job is queued, running or succeeded.
+        JobError: the job is queued but no worker could be started.
+    """
+    job = retry(studio.database, job_id)
+    return QueuedRender(job=job, worker=ensure_worker(studio.settings))
+
+
+def resume_waiting_jobs(studio: Studio, jobs: Iterable[JobInfo]) -> DashboardWorker | None:
+    """Launch a dashboard worker when one of ``jobs`` waits for one and none is alive.
+
+    A job waits when it is queued, or when it is running on a lease that has expired
+    (its worker died; a new worker reaps the job and resumes it). Callers pass the jobs
+    they started, not every queued job: workers elsewhere may be about to claim those.
+
+    Returns:
+        The worker launched by this call, or ``None`` (nothing waits, or a dashboard
+        worker is alive and will get to it).
+    """
+    if not _waiting(studio, jobs) or dashboard_worker(studio.settings) is not None:
+        return None
+    worker = ensure_worker(studio.settings)
+    return worker if worker.launched else None
+
+
+def _waiting(studio: Studio, jobs: Iterable[JobInfo]) -> bool:
+    leases: list[datetime] = []
+    for job in jobs:
+        if job.status is JobStatus.QUEUED:
+            return True
+        if job.status is JobStatus.RUNNING and job.lease_expires_at is not None:
+            leases.append(job.lease_expires_at)
+    return bool(leases) and min(leases) < database_now(studio.database)
+
+
+def ensure_worker(settings: Settings) -> DashboardWorker:
+    """The live dashboard worker for this home, launching one if there is none.
+
+    The worker gets ``STUDIO_HOME``, ``STUDIO_DATABASE_URL``, ``STUDIO_LEASE_SECONDS``
+    and ``COMFYUI_URLS`` from ``settings`` through its environment.
+
+    Raises:
+        JobError: the worker process could not be started (the message says how to
+            start one by hand).
+    """
+    folder = settings.home / WORKER_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / _LOCK, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        running = dashboard_worker(settings)
+        if running is not None:
+            return running
+        return _launch(settings, folder)
+
+
+def dashboard_worker(settings: Settings) -> DashboardWorker | None:
+    """The worker a dashboard launched for this home, if it is still alive.
+
+    A pid file whose process has ended (or whose pid now belongs to another process)
+    is ignored.
+    """
+    for pid, child in list(_CHILDREN.items()):
+        if child.poll() is not None:  # poll() reaps it, so it is not left a zombie
+            del _CHILDREN[pid]
+    path = settings.home / WORKER_DIR / _RECORD
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(document["pid"])
+        start = document.get("start")
+        worker = DashboardWorker(
+            pid=pid, log_path=path.parent / str(document["log"]), started_at=str(document["started_at"])
+        )
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # none yet, or not ours
+    return worker if _alive(pid, start) else None
+
+
+def _launch(settings: Settings, folder: Path) -> DashboardWorker:
+    now = datetime.now(UTC)
+    log_path = folder / f"worker-{now:%Y%m%dT%H%M%S%f}.log"
+    try:
+        process = _spawn(settings, log_path)
+    except OSError as error:
+        raise JobError(
+            f"could not start a worker ({error}); queued jobs wait until one runs: "
+            f"start one with `studio --home {settings.home} worker`"
+        ) from error
+    _CHILDREN[process.pid] = process  # keep the handle so this process reaps the exit
+    worker = DashboardWorker(
+        pid=process.pid,
+        log_path=log_path,
+        started_at=now.replace(tzinfo=None).isoformat(timespec="seconds"),
+        launched=True,
+    )
+    document = {
+        "pid": worker.pid,
+        "start": _start_time(worker.pid),
+        "log": log_path.name,
+        "started_at": worker.started_at,
+    }
+    temporary = folder / f"{_RECORD}.tmp{os.getpid()}"
+    temporary.write_text(json.dumps(document), encoding="utf-8")
+    os.replace(temporary, folder / _RECORD)  # atomic: a reader never sees half a file
+    return worker
+
+
+def _spawn(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``python -m studio worker --once`` detached, configured by its environment."""
+    # The studio's settings, not whatever servers this process's environment names.
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("COMFYUI_URLS", "COMFYUI_HOST", "COMFYUI_PORT")
+    }
     environment = {
-        **os.environ,
-        "STUDIO_HOME": str(studio.home),
-        "STUDIO_DATABASE_URL": studio.settings.database_url,
-        # The child's output goes to a file; no buffering so the log is live.
+        **inherited,
+        "STUDIO_HOME": str(settings.home),
+        "STUDIO_DATABASE_URL": settings.database_url,
+        "STUDIO_LEASE_SECONDS": str(settings.lease_seconds),
+        # The worker's output goes to a file; no buffering so the log is live.
         "PYTHONUNBUFFERED": "1",
     }
-    with open(record.log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "studio._renders", str(record.path)],
+    if settings.comfyui_urls:
+        environment["COMFYUI_URLS"] = ",".join(settings.comfyui_urls)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "studio", "worker", "--once"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -173,138 +257,34 @@ def launch_render(
             start_new_session=True,
             close_fds=True,
         )
-    # Only the child writes the record from now on (it sets its pid first thing), so
-    # the two processes never race on the file.
-    _CHILDREN[record.id] = process  # keep the handle so this process reaps the exit
-    return replace(record, pid=process.pid)
 
 
-def retry_render(studio: Studio, record: RenderRecord) -> RenderRecord:
-    """Start the same render again; finished segments are kept and not redone."""
-    if record.active and _alive(record.pid):
-        raise StudioError(f"episode {record.episode} is still rendering; cancel it first")
-    return launch_render(
-        studio, episode=record.episode, project=record.project, backend=record.backend, retry_of=record.id
-    )
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state first), if readable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
 
 
-def list_renders(studio: Studio, *, limit: int = 20) -> list[RenderRecord]:
-    """The most recent dashboard renders, newest first.
-
-    A record that says it is running but whose process has ended (killed, machine
-    rebooted) is reported as failed, with the end of its log as the message.
-    """
-    folder = studio.home / RECORDS_DIR
-    if not folder.is_dir():
-        return []
-    records = []
-    for path in sorted(folder.glob("*.json"), reverse=True)[:limit]:
-        try:
-            record = RenderRecord.load(path)
-        except (OSError, ValueError, TypeError):
-            continue  # being written for the first time, or not ours
-        child = _CHILDREN.get(record.id)
-        exited = child is not None and child.poll() is not None  # poll() also reaps it
-        if record.active and (exited or (record.pid is not None and not _alive(record.pid))):
-            record = _reread_after_exit(record)
-        records.append(record)
-    return records
+def _start_time(pid: int) -> str | None:
+    """When the process started, in clock ticks since boot (``None`` without ``/proc``)."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
 
 
-def _reread_after_exit(record: RenderRecord) -> RenderRecord:
-    # The process may have finished writing between our read and the liveness check.
-    assert record.path is not None
-    fresh = RenderRecord.load(record.path)
-    if not fresh.active:
-        return fresh
-    tail = fresh.log_tail(3).strip().splitlines()
-    reason = tail[-1] if tail else "no output"
-    return replace(fresh, status="failed", message=f"the render process stopped unexpectedly: {reason}")
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
+def _alive(pid: int, start: str | None) -> bool:
+    """Whether ``pid`` is still the process that started at ``start`` and has not exited."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is not alive for our purpose.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-# ------------------------------------------------------------------ the render process
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the render a record describes (``python -m studio._renders RECORD``)."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m studio._renders RECORD.json", file=sys.stderr)
-        return 2
-    path = Path(args[0])
-    record = replace(RenderRecord.load(path), status="running", pid=os.getpid())
-    record.save()
-    last_write = 0.0
-
-    def progress(event: Any) -> None:
-        nonlocal record, last_write
-        record = replace(record, fraction=float(event.fraction), message=str(event.message))
-        print(f"{event.fraction:6.1%} {event.message}", flush=True)
-        now = time.monotonic()
-        if now - last_write >= _PROGRESS_INTERVAL:
-            last_write = now
-            record.save()
-
-    try:
-        from studio._pipeline import render_episode
-    except ImportError as error:
-        message = f"this studio has no render pipeline yet ({error})"
-        record = replace(record, status="failed", message=message, ended_at=_now())
-        record.save()
-        return 1
-    try:
-        with Studio.open() as studio:
-            summary = render_episode(
-                studio,
-                episode=record.episode,
-                project=record.project,
-                backend=record.backend,
-                progress=progress,
-                should_cancel=lambda: record.cancel_requested,
-            )
-        record = replace(
-            record,
-            status="succeeded",
-            fraction=1.0,
-            message="finished",
-            video=str(summary.episode_video),
-            report=str(summary.report) if summary.report else None,
-            ended_at=_now(),
-        )
-        code = 0
-    except BaseException as error:  # recorded for the panel, whatever it is
-        cancelled = record.cancel_requested
-        if not isinstance(error, StudioError | KeyboardInterrupt) or not cancelled:
-            traceback.print_exc()
-        status = "cancelled" if cancelled else "failed"
-        message = "cancelled; finished segments are kept" if cancelled else str(error) or type(error).__name__
-        record = replace(record, status=status, message=message, ended_at=_now())
-        code = 130 if cancelled else 1
-    record.save()
-    print(f"render {record.status}: {record.message}", flush=True)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        pass  # someone else's process: /proc decides below
+    fields = _proc_stat(pid)
+    if fields is None:
+        return True  # no /proc: trust the signal check
+    if fields[0] in ("Z", "X"):
+        return False  # exited, not yet reaped by its parent
+    return start is None or (len(fields) > 19 and fields[19] == start)

@@ -1,9 +1,11 @@
 """QueuePanel: start renders, watch their progress, cancel, retry, play; jobs; server health.
 
-The panel never renders in its kernel. A render runs in a detached process
-(:mod:`studio._renders`), so closing the browser tab never stops it, and the progress
-bars read the database, so they move for any render of the episode, started here, from
-another tab, from ``studio render`` in a terminal, or by a queue worker.
+The panel never renders in its kernel. Render queues a ``render_episode`` job in
+``production_jobs`` and makes sure a worker runs it (:mod:`studio._renders` launches a
+detached ``studio worker --once`` when no dashboard worker is alive), so closing the
+browser tab never stops a render. The progress bars read the database (job rows and the
+episode's segments), so they move for any render of the episode: started here, from
+another tab, from ``studio enqueue`` or ``studio render`` in a terminal.
 
 A background thread polls once per ``interval`` seconds and only sets traits (values,
 descriptions, styles) or appends to the log, which is what updates reliably from a
@@ -20,7 +22,10 @@ from pathlib import Path
 import ipywidgets as w
 
 from studio import Studio
-from studio._renders import RenderRecord, launch_render, list_renders, retry_render
+from studio._enqueue import RENDER_JOB_TYPE
+from studio._job_records import JobInfo, JobStatus
+from studio._jobs import list_jobs, request_cancel
+from studio._renders import DashboardWorker, QueuedRender, resume_waiting_jobs, retry_render, start_render
 from studio._views import Progress, episode_progress, list_episodes, server_health
 from widgets._feedback import Feedback, Panel, badge, close_tree, describe_error, read_bytes
 
@@ -31,11 +36,28 @@ log = logging.getLogger("widgets")
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
 
 
-class _RenderRow:
-    """One dashboard render: label, progress bar, message and its buttons."""
+_BAR_STYLES = {JobStatus.SUCCEEDED: "success", JobStatus.FAILED: "danger", JobStatus.CANCELLED: "warning"}
 
-    def __init__(self, panel: QueuePanel, record: RenderRecord) -> None:
-        self.record = record
+
+def _episode_of(job: JobInfo) -> tuple[str | None, int]:
+    project = job.parameters.get("project")
+    return (str(project) if project is not None else None), int(job.parameters.get("episode", 0))
+
+
+def _worker_note(worker: DashboardWorker | None) -> str:
+    if worker is None:
+        return ""
+    if worker.launched:
+        return f" Worker {worker.pid} started (log: {worker.log_path.name})."
+    return f" The dashboard's worker {worker.pid} will run it."
+
+
+class _RenderRow:
+    """One render job: label, progress bar, message and its buttons."""
+
+    def __init__(self, panel: QueuePanel, job: JobInfo) -> None:
+        self.job = job
+        self.video: Path | None = None
         self.label = w.HTML()
         self.bar = w.FloatProgress(min=0.0, max=1.0, layout=w.Layout(width="260px"))
         self.bar.add_class("studio-render-progress")
@@ -44,33 +66,34 @@ class _RenderRow:
         self.retry = w.Button(description="Retry", icon="repeat", layout=w.Layout(width="90px"))
         self.play = w.Button(description="Play", icon="play", layout=w.Layout(width="90px"))
         guard = panel.feedback.guard
-        self.cancel.on_click(guard("Cancelling")(lambda _: panel.cancel(self.record)))
-        self.retry.on_click(guard("Retrying")(lambda _: panel.retry(self.record)))
-        self.play.on_click(guard("Playing")(lambda _: panel.play(self.record.video)))
+        self.cancel.on_click(guard("Cancelling")(lambda _: panel.cancel(self.job.id)))
+        self.retry.on_click(guard("Retrying")(lambda _: panel.retry(self.job.id)))
+        self.play.on_click(guard("Playing")(lambda _: panel.play(self.video)))
         self.widget = w.HBox([self.label, self.bar, self.cancel, self.retry, self.play, self.message])
         self.widget.add_class("studio-render-row")
 
-    def update(self, record: RenderRecord, progress: Progress | None) -> None:
-        self.record = record
-        fraction = progress.fraction if progress is not None else record.fraction
-        if record.status == "succeeded":
-            fraction = 1.0
+    def update(self, job: JobInfo, progress: Progress | None) -> None:
+        self.job = job
+        self.video = progress.video if progress is not None else None
+        _, episode = _episode_of(job)
+        fraction = 1.0 if job.status is JobStatus.SUCCEEDED else job.progress / 100
         counts = f" · {progress.done}/{progress.planned} segments" if progress and progress.planned else ""
+        active = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        if job.cancel_requested and job.status is JobStatus.RUNNING:
+            text = "stopping after the current segment…"
+        elif job.status is JobStatus.QUEUED:
+            text = html.escape(job.message or "waiting for a worker")
+        else:
+            text = html.escape(job.error or job.message)
+        backend = html.escape(str(job.parameters.get("backend", "animatic")))
         with self.widget.hold_sync():
-            self.label.value = (
-                f"Episode {record.episode} · {html.escape(record.backend)} {badge(record.status)}"
-            )
+            self.label.value = f"Episode {episode} · {backend} · job {job.id} {badge(job.status.value)}"
             self.bar.value = fraction
-            self.bar.bar_style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(
-                record.status, ""
-            )
-            text = html.escape(record.message)
-            if record.cancel_requested and record.active:
-                text = "stopping after the current segment…"
+            self.bar.bar_style = _BAR_STYLES.get(job.status, "")
             self.message.value = f"<small>{fraction:.0%}{counts} {text}</small>"
-            self.cancel.disabled = not record.active or record.cancel_requested
-            self.retry.disabled = record.active
-            self.play.disabled = record.video is None
+            self.cancel.disabled = not active or job.cancel_requested
+            self.retry.disabled = job.status not in (JobStatus.FAILED, JobStatus.CANCELLED)
+            self.play.disabled = self.video is None
 
 
 class QueuePanel(Panel):
@@ -79,7 +102,7 @@ class QueuePanel(Panel):
     Args:
         studio: The open studio.
         project: Project title; ``None`` for the only project.
-        interval: Seconds between polls of the database and the render records.
+        interval: Seconds between polls of the database.
         auto_refresh: Poll in a background thread (tests call :meth:`refresh` instead).
     """
 
@@ -95,11 +118,12 @@ class QueuePanel(Panel):
         self.project = project
         self.interval = interval
         self.feedback = Feedback()
-        self._rows: dict[str, _RenderRow] = {}
+        self._rows: dict[int, _RenderRow] = {}
         self._lock = threading.Lock()  # one refresh at a time (thread and buttons)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._finished_seen: set[str] = set()
+        self._mine: set[int] = set()  # render jobs started or retried here: kept running by a worker
+        self._active_seen: set[int] = set()  # render jobs seen queued or running: announced when done
         guard = self.feedback.guard
 
         backends = ["animatic"] + (["comfyui"] if studio.settings.comfyui_urls else [])
@@ -148,7 +172,7 @@ class QueuePanel(Panel):
                 w.HBox([self.progress, self.play_episode]),
                 self.progress_text,
                 self.player_box,
-                w.HTML("<b>Renders started here</b>"),
+                w.HTML("<b>Render jobs</b>"),
                 self.renders,
                 w.HTML("<b>Job queue</b>"),
                 self.jobs,
@@ -177,31 +201,53 @@ class QueuePanel(Panel):
         if numbers:
             self.episode.value = current if current in numbers else numbers[0]
 
-    def start_render(self) -> RenderRecord | None:
-        """Render the chosen episode in a detached process."""
+    def start_render(self) -> QueuedRender | None:
+        """Queue a render of the chosen episode and make sure a worker runs it."""
         episode = self.episode.value
         if episode is None:
             self.feedback.warning("There is no episode to render; import a screenplay first.")
             return None
-        running = [r for r in list_renders(self.studio) if r.active and r.episode == episode]
-        if running:
-            self.feedback.warning(f"Episode {episode} is already rendering; cancel it or wait.")
-            return None
-        record = launch_render(self.studio, episode=episode, project=self.project, backend=self.backend.value)
-        self.feedback.info(
-            f"Started rendering episode {episode} on {record.backend} (log: {record.log_path.name})."
-        )
+        backend = self.backend.value
+        queued = start_render(self.studio, episode=episode, project=self.project, backend=backend)
+        self._mine.add(queued.job.id)
+        if queued.already_active:
+            self.feedback.warning(
+                f"Episode {episode} is already rendering (job {queued.job.id}, {queued.job.status.value}); "
+                f"cancel it or wait.{_worker_note(queued.worker)}"
+            )
+        else:
+            self.feedback.info(
+                f"Started rendering episode {episode} on {backend} as job {queued.job.id}."
+                f"{_worker_note(queued.worker)}"
+            )
         self.refresh()
-        return record
+        return queued
 
-    def cancel(self, record: RenderRecord) -> None:
-        record.request_cancel()
-        self.feedback.info(f"Asked episode {record.episode} to stop after its current segment.")
+    def cancel(self, job_id: int) -> None:
+        """Cancel a job: at once if it is queued, after its current segment if it runs."""
+        info = request_cancel(self.studio.database, job_id)
+        _, episode = _episode_of(info)
+        render = info.job_type == RENDER_JOB_TYPE
+        if info.status is JobStatus.RUNNING:
+            what = f"episode {episode}" if render else f"job {job_id}"
+            self.feedback.info(f"Asked {what} to stop after its current segment; finished segments are kept.")
+        else:
+            what = f" (episode {episode})" if render else ""
+            self.feedback.info(f"Job {job_id}{what} is {info.status.value}.")
+            self._active_seen.discard(job_id)  # said just now: not announced again
+            self._mine.discard(job_id)
         self.refresh()
 
-    def retry(self, record: RenderRecord) -> None:
-        new = retry_render(self.studio, record)
-        self.feedback.info(f"Rendering episode {new.episode} again; finished segments are kept.")
+    def retry(self, job_id: int) -> None:
+        """Queue a failed or cancelled job again and make sure a worker runs it."""
+        queued = retry_render(self.studio, job_id)
+        self._mine.add(job_id)
+        if queued.job.job_type == RENDER_JOB_TYPE:
+            _, episode = _episode_of(queued.job)
+            text = f"Rendering episode {episode} again as job {job_id}; finished segments are kept."
+        else:
+            text = f"Job {job_id} is {queued.job.status.value} again."
+        self.feedback.info(text + _worker_note(queued.worker))
         self.refresh()
 
     def play(self, video: str | Path | None) -> None:
@@ -218,11 +264,14 @@ class QueuePanel(Panel):
         self.feedback.info(f"Playing {Path(video).name}.")
 
     def refresh(self) -> None:
-        """Read progress, renders and jobs once (the background thread calls this)."""
+        """Read progress and jobs once, and keep this panel's renders running (the
+        background thread calls this)."""
         with self._lock:
             self._refresh_episode()
-            self._refresh_renders()
-            self._refresh_jobs()
+            jobs = list_jobs(self.studio.database, limit=20)
+            self._refresh_renders([j for j in jobs if j.job_type == RENDER_JOB_TYPE][:10])
+            self._refresh_jobs(jobs)
+            self._keep_running(jobs)
 
     def check_health(self, *, background: bool = False) -> None:
         """Ask every configured ComfyUI server whether it is up."""
@@ -303,49 +352,55 @@ class QueuePanel(Panel):
             )
             self.play_episode.disabled = progress.video is None
 
-    def _refresh_renders(self) -> None:
-        records = list_renders(self.studio)
-        progress_by_episode: dict[int, Progress] = {}
-        for record in records:
-            if record.episode not in progress_by_episode:
+    def _refresh_renders(self, jobs: list[JobInfo]) -> None:
+        progress_by_episode: dict[tuple[str | None, int], Progress | None] = {}
+        for job in jobs:
+            key = _episode_of(job)
+            if key not in progress_by_episode:
                 try:
-                    progress_by_episode[record.episode] = episode_progress(
-                        self.studio, record.episode, project=record.project
-                    )
-                except Exception:  # an episode deleted since: show the record alone
-                    log.debug("no progress for episode %s", record.episode, exc_info=True)
-        changed = [r.id for r in records] != list(self._rows)
+                    progress_by_episode[key] = episode_progress(self.studio, key[1], project=key[0])
+                except Exception:  # an episode deleted since: show the job alone
+                    log.debug("no progress for episode %s", key, exc_info=True)
+                    progress_by_episode[key] = None
+        changed = [j.id for j in jobs] != list(self._rows)
         rows = {}
-        for record in records:
-            row = self._rows.pop(record.id, None) or _RenderRow(self, record)
-            row.update(record, progress_by_episode.get(record.episode))
-            rows[record.id] = row
-            if not record.active and record.id not in self._finished_seen:
-                self._finished_seen.add(record.id)
-                self._announce(record)
+        for job in jobs:
+            row = self._rows.pop(job.id, None) or _RenderRow(self, job)
+            row.update(job, progress_by_episode[_episode_of(job)])
+            rows[job.id] = row
+            if job.status.is_finished:
+                if job.id in self._active_seen or job.id in self._mine:
+                    self._active_seen.discard(job.id)
+                    self._mine.discard(job.id)
+                    self._announce(job, row.video)
+            else:
+                self._active_seen.add(job.id)
         for stale in self._rows.values():
             close_tree(stale.widget)
         self._rows = rows
         if changed:
             self.renders.children = [row.widget for row in rows.values()]
 
-    def _announce(self, record: RenderRecord) -> None:
-        if not record.ended_at:
-            return
-        if record.status == "succeeded":
-            self.feedback.success(f"Episode {record.episode} rendered: {record.video}")
-        elif record.status == "cancelled":
-            self.feedback.warning(f"Episode {record.episode}: {record.message}")
+    def _announce(self, job: JobInfo, video: Path | None) -> None:
+        _, episode = _episode_of(job)
+        if job.status is JobStatus.SUCCEEDED:
+            self.feedback.success(f"Episode {episode} rendered: {video}")
+        elif job.status is JobStatus.CANCELLED:
+            self.feedback.warning(f"Episode {episode}: {job.message or 'cancelled'}")
         else:
-            self.feedback.error(f"Episode {record.episode} failed: {record.message}")
+            self.feedback.error(f"Episode {episode} failed: {job.error or job.message}")
 
-    def _refresh_jobs(self) -> None:
-        try:
-            from studio import _jobs
-        except ImportError:
-            self.jobs.value = "<i>The job queue is not installed in this version of the studio.</i>"
-            return
-        jobs = _jobs.list_jobs(self.studio.database, limit=20)
+    def _keep_running(self, jobs: list[JobInfo]) -> None:
+        # A --once worker may exit an instant before a job of ours was queued, or die:
+        # launch another while our jobs wait (no-op while a dashboard worker is alive).
+        mine = [j for j in jobs if j.id in self._mine]
+        worker = resume_waiting_jobs(self.studio, mine) if mine else None
+        if worker is not None:
+            self.feedback.info(
+                f"Started worker {worker.pid} for the queued renders (log: {worker.log_path.name})."
+            )
+
+    def _refresh_jobs(self, jobs: list[JobInfo]) -> None:
         if not jobs:
             self.jobs.value = (
                 "<i>No jobs in the queue. Workers (<code>studio worker</code>) run queued jobs.</i>"
@@ -363,16 +418,8 @@ class QueuePanel(Panel):
         )
 
     def _job_action(self, action: str) -> None:
-        try:
-            from studio import _jobs
-        except ImportError:
-            self.feedback.warning("The job queue is not installed in this version of the studio.")
-            return
         job_id = int(self.job_id.value)
         if action == "cancel":
-            info = _jobs.request_cancel(self.studio.database, job_id)
-            self.feedback.info(f"Job {job_id}: {info.status.value}, cancel requested.")
+            self.cancel(job_id)
         else:
-            info = _jobs.retry(self.studio.database, job_id)
-            self.feedback.info(f"Job {job_id} is {info.status.value} again.")
-        self.refresh()
+            self.retry(job_id)

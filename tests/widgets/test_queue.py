@@ -1,32 +1,68 @@
-"""QueuePanel: progress from the database, renders in other processes, cancel, retry, play."""
+"""QueuePanel: renders are queue jobs run by a dashboard worker; progress, cancel, retry, play.
+
+No real worker runs here: ``studio._renders._spawn`` is replaced by a process that
+stays alive until the test lets it go, so the panel sees a live dashboard worker, and
+the tests move jobs through the queue themselves (claim, finish, fail) as a worker
+would. tests/editing/test_renders.py runs real workers.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from studio._renders import RenderRecord
+from studio._config import Settings
+from studio._job_records import JobStatus
+from studio._jobs import claim_next, enqueue, fail, finish, get_job, list_jobs
 from studio._studio import Studio
 from tests.editing._fake_render import FAKE_VIDEO, fake_render
 from widgets import QueuePanel
 
 
-def record_for(studio: Studio, record_id: str, **fields: Any) -> RenderRecord:
-    folder = studio.home / "renders" / "dashboard"
-    folder.mkdir(parents=True, exist_ok=True)
-    record = RenderRecord(
-        id=record_id, episode=1, project=None, backend="animatic", path=folder / f"{record_id}.json", **fields
-    )
-    record.save()
-    return record
+class FakeWorkers:
+    """Stands in for ``studio worker --once``: a process alive until :meth:`exit_all`."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def spawn(self, _settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+        log_path.write_text("fake worker\n", encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+        )
+        self.processes.append(process)
+        return process
+
+    def exit_all(self) -> None:
+        for process in self.processes:
+            if process.stdin is not None and not process.stdin.closed:
+                process.stdin.close()
+            process.wait(timeout=60)
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorkers]:
+    fakes = FakeWorkers()
+    monkeypatch.setattr("studio._renders._spawn", fakes.spawn)
+    yield fakes
+    fakes.exit_all()
+
+
+def only_job(studio: Studio) -> int:
+    (job,) = list_jobs(studio.database)
+    return job.id
 
 
 def test_progress_reads_the_database(studio: Studio) -> None:
     panel = QueuePanel(studio, auto_refresh=False)
     assert panel.progress.value == 0.0 and panel.play_episode.disabled
     assert "No ComfyUI servers configured" in panel.servers.value
+    assert "No jobs in the queue" in panel.jobs.value
     fake_render(studio)
     panel.refresh()
     assert panel.progress.value == 1.0 and panel.progress.description == "100%"
@@ -45,80 +81,160 @@ def test_background_polling_follows_a_render_in_another_process(studio: Studio) 
     assert panel._thread is None
 
 
-def test_render_button_starts_a_detached_render(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, Any]] = []
-
-    def launch(_studio: Studio, **kwargs: Any) -> RenderRecord:
-        calls.append(kwargs)
-        return record_for(studio, "r1", status="running", pid=None)
-
-    monkeypatch.setattr("widgets._queue.launch_render", launch)
-    monkeypatch.setattr("studio._renders._alive", lambda pid: True)
+def test_render_button_queues_a_job_and_starts_one_worker(studio: Studio, workers: FakeWorkers) -> None:
     panel = QueuePanel(studio, auto_refresh=False)
     panel.render_button.click()
-    assert calls == [{"episode": 1, "project": None, "backend": "animatic"}]
-    assert "Started rendering episode 1" in panel.feedback.last_message
+    job = get_job(studio.database, only_job(studio))
+    assert (job.job_type, job.status, job.parameters) == (
+        "render_episode",
+        JobStatus.QUEUED,
+        {"episode": 1, "project": "Neon Tide", "backend": "animatic"},
+    )
+    (worker,) = workers.processes
+    assert panel.feedback.last_level == "info"
+    assert panel.feedback.last_message.startswith(
+        f"Started rendering episode 1 on animatic as job {job.id}. Worker {worker.pid} started (log: worker-"
+    )
+    pid_file = studio.home / "renders" / "dashboard" / "worker.json"
+    assert f'"pid": {worker.pid}' in pid_file.read_text(encoding="utf-8")
     (row,) = panel.renders.children
-    assert "running" in row.children[0].value
-    panel.render_button.click()
-    assert panel.feedback.last_level == "warning" and "already rendering" in panel.feedback.last_message
+    assert "queued" in row.children[0].value and "waiting for a worker" in row.children[-1].value
+
+    panel.render_button.click()  # the same episode again: nothing new, and the live worker is kept
+    assert panel.feedback.last_level == "warning"
+    assert panel.feedback.last_message == (
+        f"Episode 1 is already rendering (job {job.id}, queued); cancel it or wait. "
+        f"The dashboard's worker {worker.pid} will run it."
+    )
+    assert len(workers.processes) == 1 and len(list_jobs(studio.database)) == 1
 
 
-def test_cancel_retry_and_play_on_a_render_row(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("studio._renders._alive", lambda pid: True)
-    record = record_for(studio, "r1", status="running", pid=1)
+def test_a_worker_that_is_gone_is_replaced_while_a_render_waits(studio: Studio, workers: FakeWorkers) -> None:
     panel = QueuePanel(studio, auto_refresh=False)
-    row = panel._rows["r1"]
-    row.cancel.click()
-    assert record.cancel_requested and row.cancel.disabled
-    assert "stopping after the current segment" in row.message.value
-    fake_render(studio)
-    video = str(studio.home / "renders" / "fake" / "episode_01.mp4")
-    record_for(
-        studio,
-        "r1",
-        status="cancelled",
-        pid=1,
-        message="cancelled; finished segments are kept",
-        ended_at="2026-01-01T00:00:00",
-        video=video,
+    panel.render_button.click()
+    panel.refresh()
+    assert len(workers.processes) == 1  # alive: nothing to do
+    workers.exit_all()  # a --once worker that found the queue empty just before the job came
+    panel.refresh()
+    assert len(workers.processes) == 2
+    assert panel.feedback.last_message.startswith(
+        f"Started worker {workers.processes[1].pid} for the queued renders"
+    )
+    claim = claim_next(studio.database, "elsewhere", lease_seconds=60)
+    assert claim is not None
+    workers.exit_all()
+    panel.refresh()  # running on a live lease: no worker needed
+    assert len(workers.processes) == 2
+
+
+def test_cancel_retry_and_play_on_a_render_row(studio: Studio, workers: FakeWorkers) -> None:
+    panel = QueuePanel(studio, auto_refresh=False)
+    panel.render_button.click()
+    job_id = only_job(studio)
+    row = panel._rows[job_id]
+    assert row.retry.disabled and row.play.disabled and not row.cancel.disabled
+
+    row.cancel.click()  # still queued: cancelled at once
+    assert get_job(studio.database, job_id).status is JobStatus.CANCELLED
+    assert panel.feedback.last_message == f"Job {job_id} (episode 1) is cancelled."
+    assert row.cancel.disabled and not row.retry.disabled and row.bar.bar_style == "warning"
+
+    row.retry.click()
+    assert get_job(studio.database, job_id).status is JobStatus.QUEUED
+    assert panel.feedback.last_message.startswith(
+        f"Rendering episode 1 again as job {job_id}; finished segments are kept."
+    )
+    claim = claim_next(studio.database, "w1", lease_seconds=60)
+    assert claim is not None and claim.id == job_id
+    panel.refresh()
+    row.cancel.click()  # running: it stops at its next checkpoint
+    assert "Asked episode 1 to stop after its current segment" in panel.feedback.last_message
+    assert row.cancel.disabled and "stopping after the current segment" in row.message.value
+    finish(
+        studio.database, claim, JobStatus.CANCELLED, message="cancelled at a checkpoint; finished work kept"
     )
     panel.refresh()
-    assert (
-        panel.feedback.last_level == "warning" and "finished segments are kept" in panel.feedback.last_message
+    assert (panel.feedback.last_level, panel.feedback.last_message) == (
+        "warning",
+        "Episode 1: cancelled at a checkpoint; finished work kept",
     )
-    assert not row.retry.disabled
-    row.play.click()
-    assert panel.player.value == FAKE_VIDEO
 
-    retried: list[str | None] = []
-
-    def launch(_studio: Studio, **kwargs: Any) -> RenderRecord:
-        retried.append(kwargs["retry_of"])
-        return record_for(studio, "r2", status="running", pid=1)
-
-    monkeypatch.setattr("studio._renders.launch_render", launch)
     row.retry.click()
-    assert retried == ["r1"] and len(panel.renders.children) == 2
-
-
-def test_failed_render_is_reported_in_the_panel(studio: Studio) -> None:
-    record_for(
-        studio, "r1", status="failed", message="episode 42 does not exist", ended_at="2026-01-01T00:00:00"
+    fake_render(studio)
+    claim = claim_next(studio.database, "w1", lease_seconds=60)
+    assert claim is not None
+    finish(studio.database, claim, JobStatus.SUCCEEDED)
+    panel.refresh()
+    video = studio.home / "renders" / "fake" / "episode_01.mp4"
+    assert (panel.feedback.last_level, panel.feedback.last_message) == (
+        "success",
+        f"Episode 1 rendered: {video}",
     )
+    assert row.bar.value == 1.0 and row.bar.bar_style == "success" and not row.play.disabled
+    row.play.click()
+    assert panel.player.value == FAKE_VIDEO and panel.feedback.last_message == "Playing episode_01.mp4."
+
+
+def test_a_failed_render_is_reported_in_the_panel(studio: Studio, workers: FakeWorkers) -> None:
     panel = QueuePanel(studio, auto_refresh=False)
+    panel.render_button.click()
+    claim = claim_next(studio.database, "w1", lease_seconds=60)
+    assert claim is not None
+    fail(studio.database, claim, "RenderError: the animatic backend ran out of disk")
+    panel.refresh()
     assert panel.feedback.last_level == "error"
-    assert panel.feedback.last_message == "Episode 1 failed: episode 42 does not exist"
-    assert panel._rows["r1"].bar.bar_style == "danger"
+    assert (
+        panel.feedback.last_message == "Episode 1 failed: RenderError: the animatic backend ran out of disk"
+    )
+    assert panel._rows[claim.id].bar.bar_style == "danger"
+    reopened = QueuePanel(studio, auto_refresh=False)  # a later page shows it in the row, quietly
+    assert "ran out of disk" in reopened._rows[claim.id].message.value
+    assert reopened.feedback.last_message == ""
 
 
-def test_jobs_are_listed_and_can_be_cancelled(studio: Studio) -> None:
-    jobs = pytest.importorskip("studio._jobs")
-    job_id = jobs.enqueue(studio.database, "render_episode", parameters={"episode": 1})
+def test_jobs_are_listed_cancelled_and_retried_by_id(studio: Studio, workers: FakeWorkers) -> None:
+    job_id = enqueue(studio.database, "noop")
     panel = QueuePanel(studio, auto_refresh=False)
-    assert "render_episode" in panel.jobs.value and "queued" in panel.jobs.value
+    assert "noop" in panel.jobs.value and "queued" in panel.jobs.value
+    assert panel.renders.children == ()  # rows are for render jobs
     panel.job_id.value = job_id
     panel.cancel_job.click()
-    assert panel.feedback.last_level == "info" and "cancelled" in panel.jobs.value
+    assert panel.feedback.last_message == f"Job {job_id} is cancelled."
+    assert "cancelled" in panel.jobs.value
     panel.retry_job.click()
-    assert "queued" in panel.jobs.value
+    assert "queued" in panel.jobs.value and len(workers.processes) == 1
+    assert panel.feedback.last_message.startswith(f"Job {job_id} is queued again. Worker ")
+
+
+def test_queue_errors_read_as_sentences(studio: Studio, workers: FakeWorkers) -> None:
+    job_id = enqueue(studio.database, "noop")
+    panel = QueuePanel(studio, auto_refresh=False)
+    panel.job_id.value = job_id
+    panel.retry_job.click()
+    assert (panel.feedback.last_level, panel.feedback.last_message) == (
+        "error",
+        f"Retrying the job failed. job {job_id} is queued; only failed or cancelled jobs can be retried "
+        "(wait for it)",
+    )
+    panel.job_id.value = job_id + 1
+    panel.cancel_job.click()
+    assert panel.feedback.last_message == (
+        f"Cancelling the job failed. no job with id {job_id + 1}; `studio jobs` lists them"
+    )
+    assert workers.processes == []
+
+
+def test_a_worker_that_cannot_start_is_a_readable_error(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def spawn(_settings: Settings, _log: Path) -> subprocess.Popen[bytes]:
+        raise PermissionError("permission denied: python")
+
+    monkeypatch.setattr("studio._renders._spawn", spawn)
+    panel = QueuePanel(studio, auto_refresh=False)
+    panel.render_button.click()
+    assert panel.feedback.last_level == "error"
+    assert panel.feedback.last_message == (
+        "Starting the render failed. could not start a worker (permission denied: python); queued jobs "
+        f"wait until one runs: start one with `studio --home {studio.home} worker`"
+    )
