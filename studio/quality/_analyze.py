@@ -181,6 +181,9 @@ class _Flow:
         # Zeros, not np.empty: OpenCV 5.0's DIS reads the output buffer it is given
         # (results do not change) and crashes on the garbage floats np.empty can hold.
         self._flow = np.zeros((height, width, 2), np.float32)
+        # Flow split into x and y planes: cv2.magnitude on two contiguous planes is
+        # twice as fast as on the strided views of the interleaved flow.
+        self._planes = [np.empty((height, width), np.float32) for _ in range(2)]
         self._magnitude = np.empty((height, width), np.float32)
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]  # not in the stubs
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
@@ -200,7 +203,8 @@ class _Flow:
         if previous is None:
             return math.nan
         flow = self._dis.calc(previous, current, self._flow)
-        cv2.magnitude(flow[..., 0], flow[..., 1], self._magnitude)
+        fx, fy = cv2.split(flow, self._planes)
+        cv2.magnitude(fx, fy, self._magnitude)
         return float(cv2.mean(self._magnitude)[0]) * self._to_source
 
 
