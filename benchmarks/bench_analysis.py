@@ -13,14 +13,16 @@ CRF 18, preset medium, GOP 48), then times, interleaved, ``--reps`` times each:
 - ``studio analyze`` as a subprocess (startup included): default settings (half
   resolution: SSIM, DIS flow, differences, colour, seams) and ``--full-resolution``.
 
-It prints medians and ratios and never asserts anything: timings on a shared
-2-core machine are noisy (the load average is printed alongside).
+It prints medians and ratios, and each case's CPU time (user + system, all
+threads and subprocesses), and never asserts anything: timings on a shared
+2-core machine are noisy (the load average before and after is printed alongside).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -128,10 +130,17 @@ def startup() -> None:
     subprocess.run([str(studio), "analyze", "--help"], check=True, stdout=subprocess.DEVNULL)
 
 
-def timed(function: Callable[[], None]) -> float:
-    start = time.perf_counter()
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(function: Callable[[], None]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (all threads, subprocesses included) of one call."""
+    cpu, start = _cpu_seconds(), time.perf_counter()
     function()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -156,25 +165,31 @@ def main() -> None:
         "analyze_video() in-process, default": in_process(clip),
     }
     studio_analyze(clip)()  # warm the page cache and Python's bytecode cache
+    load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     starts: list[float] = []
     for _ in range(args.reps):
         for name, function in cases.items():  # interleaved, so load changes hit all alike
-            times[name].append(timed(function))
-        starts.append(timed(startup))
+            wall, cpu = timed(function)
+            times[name].append(wall)
+            cpus[name].append(cpu)
+        starts.append(timed(startup)[0])
 
     fps = {name: FRAMES / statistics.median(values) for name, values in times.items()}
     ssim_fps = fps["ffmpeg ssim filter"]
     decode_fps = fps["decode only (PyAV, Y plane)"]
     print(f"\nclip: {WIDTH}x{HEIGHT}, {FRAMES} frames, H.264 CRF 18; {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}; median of {args.reps}")
-    print(f"{'':38} {'fps':>7} {'vs ffmpeg ssim':>15} {'vs decode':>10} {'episode':>9}")
+          f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; median of {args.reps}")
+    print(f"{'':38} {'fps':>7} {'vs ffmpeg ssim':>15} {'vs decode':>10} {'episode':>9} {'CPU s':>7}")
     for name in cases:
         episode = EPISODE_FRAMES / fps[name] / 60
         print(
             f"{name:38} {fps[name]:7.0f} {fps[name] / ssim_fps:14.2f}x "
-            f"{fps[name] / decode_fps:9.2f}x {episode:7.1f} min"
+            f"{fps[name] / decode_fps:9.2f}x {episode:7.1f} min {statistics.median(cpus[name]):7.2f}"
         )
+    print("(CPU s: user + system seconds of all threads, the median run; steadier than wall time "
+          "when other processes share the cores)")
     print(
         f"\n`studio analyze --help` (interpreter + imports, no analysis): "
         f"{statistics.median(starts):.2f} s; ffmpeg ssim takes "
