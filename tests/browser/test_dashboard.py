@@ -1,8 +1,9 @@
 """End to end: `studio dashboard` (Voila) driven by headless Chromium through Playwright.
 
 A non-coder's session on the demo: create a character, change a scene's duration, render
-the episode on the animatic backend, watch the progress bar reach 100%, play the result
-in a <video> element, rate a segment. Fails on page errors (not console warnings: Voila's
+the episode on the animatic backend (a ``render_episode`` job run by the worker the
+dashboard launches), watch the progress bar reach 100%, play the result in a <video>
+element, rate a segment. Fails on page errors (not console warnings: Voila's
 frontend logs harmless version warnings). Screenshots go to test-artifacts/browser/.
 
 Skipped only where /usr/bin/chromium is missing and CI is not set; in CI it fails instead.
@@ -11,6 +12,7 @@ Skipped only where /usr/bin/chromium is missing and CI is not set; in CI it fail
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import queue
 import re
@@ -23,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from select import select as wait_readable
 
 import pytest
 
@@ -180,10 +183,13 @@ def test_a_user_edits_renders_plays_and_rates_the_demo(dashboard: Dashboard) -> 
             page.get_by_role("tab", name="Render queue").click()
             queue_panel = page.locator(".studio-queue-panel")
             queue_panel.locator(".studio-render").click()
-            expect(queue_panel.locator(".studio-status")).to_contain_text("Started rendering episode 1")
+            expect(queue_panel.locator(".studio-status")).to_contain_text(
+                "Started rendering episode 1 on animatic as job 1. Worker "
+            )
             expect(queue_panel.locator(".studio-episode-progress .progress-bar")).to_have_attribute(
                 "style", re.compile(r"width: 100%"), timeout=RENDER_TIMEOUT_MS
             )
+            expect(queue_panel.locator(".studio-render-row")).to_contain_text("succeeded", timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "3-rendered.png"), full_page=True)
 
             # Play the result.
@@ -214,13 +220,37 @@ def test_a_user_edits_renders_plays_and_rates_the_demo(dashboard: Dashboard) -> 
     _check_the_database(dashboard.home)
 
 
+def _wait_for_exit(pid: int, timeout: float) -> None:
+    """Block until process ``pid`` (not our child) has exited, or fail after ``timeout``."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        readable, _, _ = wait_readable([handle], [], [], timeout)
+        assert readable, f"the dashboard's worker {pid} still runs {timeout:.0f}s after its job finished"
+    finally:
+        os.close(handle)
+
+
 def _check_the_database(home: Path) -> None:
     from sqlalchemy import select
 
+    from studio._job_records import JobStatus
+    from studio._jobs import list_jobs
     from studio._storage._models import QualityFeedbackModel
     from studio._views import list_characters, scene_detail
 
+    # The render ran as a queue job, on a `studio worker --once` that exits once the queue is empty.
+    record = json.loads((home / "renders" / "dashboard" / "worker.json").read_text(encoding="utf-8"))
+    _wait_for_exit(record["pid"], timeout=60)
+    log = (home / "renders" / "dashboard" / record["log"]).read_text(encoding="utf-8")
+    assert "claimed 1, succeeded 1, failed 0" in log, log
     with Studio.open(home=home) as studio:
+        jobs = list_jobs(studio.database)
+        assert [(j.job_type, j.status, j.progress) for j in jobs] == [
+            ("render_episode", JobStatus.SUCCEEDED, 100.0)
+        ]
         assert "Mika" in [c.name for c in list_characters(studio)]
         assert scene_detail(studio, 1).spec.duration == 7
         with studio.database.session() as session:
