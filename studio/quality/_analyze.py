@@ -1,9 +1,14 @@
 """Streaming analysis of one video segment: the recipe.
 
 ``analyze_video`` decodes the video once, frame by frame, and keeps only the last
-three frames' luma (the current one, the previous one for SSIM/flow/difference,
-and the one before for flicker). Everything else it keeps is a handful of numbers
-per frame, so memory stays bounded whatever the video's length.
+few frames' luma (the current one, the previous one for SSIM/flow/difference, the
+one before for flicker, and the one or two the worker threads may still be on).
+Everything else it keeps is a handful of numbers per frame, so memory stays
+bounded whatever the video's length.
+
+Work is spread over threads so both cores are busy: the main thread decodes
+(with PyAV's frame threads) and takes the cheap measurements; SSIM, flow and
+colour statistics each run on a worker thread of their own (see ``_scan``).
 
 Per frame, at the analysis resolution (default: half the source):
 SSIM and mean absolute difference with the previous frame; DIS optical flow
@@ -53,7 +58,7 @@ T = TypeVar("T")
 
 _FLOW_SCALE = 0.5  # flow is measured at half the source resolution at most
 _PIPELINE_DEPTH = 2  # frames the SSIM and flow workers may lag behind the decoder
-_COLOUR_DEPTH = 4  # colour samples the colour worker may lag behind (it starts ~70 ms late)
+_COLOUR_DEPTH = 4  # colour samples the colour worker may lag behind (its first may take ~70 ms)
 _SEAM_FRAMES = 3  # the previous last frame is compared with this many first frames
 _STD_FLOOR = 1.0  # L*a*b* std below this is treated as 1 when taking ratios
 
@@ -361,8 +366,8 @@ def _scan(
     ssim_job = _ssim_job(pairs)
 
     old_threads = cv2.getNumThreads()
-    # One OpenCV thread: our own threads (decoder, SSIM, flow) keep both cores
-    # busy, and on small frames OpenCV's own threading costs more CPU than it saves.
+    # One OpenCV thread: our own threads (decoder, SSIM, flow, colour) keep both
+    # cores busy, and on small frames OpenCV's own threading costs more CPU than it saves.
     cv2.setNumThreads(1)
     try:
         for decoded in reader.frames(ring):
