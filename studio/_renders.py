@@ -143,7 +143,7 @@ def resume_waiting_jobs(studio: Studio, jobs: Iterable[JobInfo]) -> DashboardWor
         The worker launched by this call, or ``None`` (nothing waits, or a dashboard
         worker is alive and will get to it).
     """
-    if not _waiting(studio, jobs) or dashboard_worker(studio.settings) is not None:
+    if dashboard_worker(studio.settings) is not None or not _waiting(studio, jobs):
         return None
     worker = ensure_worker(studio.settings)
     return worker if worker.launched else None
@@ -187,7 +187,7 @@ def dashboard_worker(settings: Settings) -> DashboardWorker | None:
     """
     for pid, child in list(_CHILDREN.items()):
         if child.poll() is not None:  # poll() reaps it, so it is not left a zombie
-            del _CHILDREN[pid]
+            _CHILDREN.pop(pid, None)  # the panel's thread may have got here first
     path = settings.home / WORKER_DIR / _RECORD
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
