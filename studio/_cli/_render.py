@@ -6,7 +6,6 @@ import time
 from typing import TYPE_CHECKING
 
 import click
-from tqdm import tqdm
 
 from studio._cli._common import emit_json, open_studio, wants_json
 
@@ -28,6 +27,8 @@ def _render(
     template: str | None = None,
 ) -> RenderSummary:
     """Render with a progress bar on stderr (silent under --json)."""
+    from tqdm import tqdm
+
     from studio._pipeline import render_episode
     from studio._report import run_render_report
 
