@@ -32,7 +32,7 @@ from studio._config import Settings
 from studio._exceptions import StudioError
 from studio._job_records import ClaimedJob, JobCancelled, JobStatus
 from studio._job_runners import JobContext, available_job_types, describe_failure, job_runner
-from studio._jobs import claim_next, fail, finish, heartbeat, reap_expired, release
+from studio._jobs import claim_next, fail, finish, heartbeat, is_cancel_requested, reap_expired, release
 from studio._storage._database import Database
 
 __all__ = ["HeartbeatThread", "Worker", "WorkerState", "WorkerStats", "default_worker_id"]
@@ -337,6 +337,9 @@ class Worker:
 
     def _stopped_outcome(self, context: JobContext) -> Callable[[], bool]:
         claim = context.claim
+        if not context.user_cancelled and is_cancel_requested(self.database, claim.id):
+            # The render saw the flag (through its own job hooks) before our next heartbeat did.
+            context.mark_cancelled()
         if context.user_cancelled:
             return self._count(
                 "cancelled",

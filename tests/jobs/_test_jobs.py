@@ -55,6 +55,18 @@ def steps(context: JobContext) -> None:
         context.report_progress(100 * (step + 1) / total, f"step {step + 1} of {total}")
 
 
+def watch_cancel(context: JobContext) -> None:
+    """Sees the cancel flag in the database itself, as a render's notebook kernel does,
+    possibly long before the worker's next heartbeat."""
+    from studio._jobs import is_cancel_requested
+
+    idle = threading.Event()
+    while not is_cancel_requested(context.database, context.job_id):
+        context.report_progress(1, "waiting")
+        idle.wait(STEP_SECONDS)
+    raise JobCancelled("stopped at a checkpoint", job_id=context.job_id)
+
+
 def explode(context: JobContext) -> None:
     raise RuntimeError(context.parameters.get("message", "boom"))
 
@@ -63,3 +75,4 @@ register_job_type("record", record)
 register_job_type("hang_first", hang_first)
 register_job_type("steps", steps)
 register_job_type("explode", explode)
+register_job_type("watch_cancel", watch_cancel)

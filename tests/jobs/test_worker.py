@@ -74,6 +74,22 @@ def test_cancel_mid_job_stops_at_a_checkpoint_and_keeps_progress(
     assert worker.stats.cancelled == 1
 
 
+def test_a_job_that_sees_the_cancel_before_the_heartbeat_is_cancelled(
+    database: Database, settings: Settings
+) -> None:
+    job_id = enqueue(database, "watch_cancel")
+    # A long lease: the next heartbeat is 20 s away when the job stops.
+    worker = Worker(database, settings, once=True, lease_seconds=60, poll_seconds=0.05)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    wait_for(lambda: get_job(database, job_id).progress > 0, "the job to start")
+    request_cancel(database, job_id)
+    thread.join(DEADLINE)
+    assert not thread.is_alive()
+    assert get_job(database, job_id).status is JobStatus.CANCELLED
+    assert (worker.stats.cancelled, worker.stats.lost) == (1, 0)
+
+
 def test_stop_releases_a_running_job_without_using_an_attempt(
     database: Database, settings: Settings, tmp_path: Path
 ) -> None:
