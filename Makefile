@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check studio widgets db tests benchmarks
+	$(PY) -m mypy
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)

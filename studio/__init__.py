@@ -3,6 +3,8 @@
 The public API is what ``__all__`` lists; everything else lives in private modules.
 """
 
+import typing as _typing
+
 from studio._config import Settings, load_settings
 from studio._exceptions import (
     AnalysisError,
@@ -16,6 +18,11 @@ from studio._exceptions import (
     StorageError,
     StudioError,
 )
+
+if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
+    from studio._importer import ImportSummary
+    from studio._screenplay import Screenplay, load_screenplay
+    from studio._studio import Studio
 
 # Heavier parts (SQLAlchemy, Alembic, pydantic models) load on first use, so commands
 # such as `studio analyze` start fast (PEP 562).

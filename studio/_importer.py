@@ -53,6 +53,9 @@ __all__ = [
 REFERENCES_DIR = "references"
 
 
+_KINDS = ("characters", "episodes", "scenes")
+
+
 @dataclass
 class ImportSummary:
     """What an import did, per kind of row."""
@@ -95,9 +98,6 @@ class ImportSummary:
         if self.stale_scenes:
             text += f"; scenes marked stale: {', '.join(map(str, self.stale_scenes))}"
         return text
-
-
-_KINDS = ("characters", "episodes", "scenes")
 
 
 def import_file(database: Database, path: str | Path, *, home: Path) -> ImportSummary:
@@ -408,7 +408,7 @@ def dump_screenplay(screenplay: Screenplay) -> str:
     """YAML text of a screenplay, leaving out fields that hold their defaults."""
     data = screenplay.model_dump(mode="json", exclude_defaults=True)
     data.setdefault("title", screenplay.title)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
 
 
 def find_project(session: Session, title: str | None) -> ProjectModel:

@@ -35,7 +35,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Select, func, literal, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, DateTime, func, literal, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from studio._exceptions import StorageError
@@ -106,9 +106,10 @@ def _naive_utc(value: Any) -> datetime:
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         raise StorageError(f"the database returned {value!r} where a timestamp was expected")
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    moment: datetime = value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 def database_now(database: Database) -> datetime:
@@ -131,7 +132,7 @@ def _owned(claim: ClaimedJob) -> ColumnElement[bool]:
 
 
 def _find_or_raise_without_commit(session: Session, job_id: int, *, lock: bool = False) -> JobModel:
-    query: Select[tuple[JobModel]] = select(JobModel).where(JobModel.id == job_id)
+    query = select(JobModel).where(JobModel.id == job_id)
     if lock:
         query = query.with_for_update()
     row = session.scalars(query).one_or_none()

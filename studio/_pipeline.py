@@ -181,8 +181,7 @@ async def _render(
 
     async def run_scene(brief: SceneBrief) -> None:
         before = chained_from.get(brief.number)
-        chained = before is not None
-        if chained:
+        if before is not None:
             await done_events[before].wait()
         async with limit:
             await _render_scene(
@@ -190,7 +189,7 @@ async def _render(
                 backend,
                 brief,
                 out_dir,
-                chained_from=before if chained else None,
+                chained_from=before,
                 max_attempts=max_attempts or brief.defaults.max_attempts,
                 parameters=parameters,
                 tracker=tracker,
@@ -293,7 +292,7 @@ async def _render_scene(
                 p and (home / p).is_file() for p in (row.output_video_path, row.last_frame_path)
             )
             snapshot = _SegmentSnapshot.of(row)
-        if done:
+        if done and snapshot.last_frame_path:
             start_image = home / snapshot.last_frame_path
             anchor = anchor or (home / snapshot.first_frame_path if snapshot.first_frame_path else None)
             reference_sharpness = reference_sharpness or snapshot.sharpness

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from studio._compose import compose_negative, compose_prompt
 from studio._exceptions import NotFoundError, RenderError
@@ -112,7 +113,7 @@ def base_seed(project: str, scene: int, segment: int) -> int:
     return value
 
 
-def _find_episode(session: Any, project: ProjectModel, number: int) -> EpisodeModel:
+def _find_episode(session: Session, project: ProjectModel, number: int) -> EpisodeModel:
     episode = session.scalars(
         select(EpisodeModel).where(EpisodeModel.movie_id == project.id, EpisodeModel.episode_number == number)
     ).one_or_none()

@@ -174,7 +174,7 @@ def _export_html(notebook: Path, page: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))  # type: ignore[no-untyped-call]
     page.write_text(body, encoding="utf-8")
 
 
@@ -231,7 +231,8 @@ _SCORE_NAMES = ("frame_consistency", "motion_smoothness", "seam_continuity", "co
 def scores_figure(summary: RenderSummary) -> Figure:
     from matplotlib.figure import Figure
 
-    labels, series = [], {name: [] for name in _SCORE_NAMES}
+    labels: list[str] = []
+    series: dict[str, list[float]] = {name: [] for name in _SCORE_NAMES}
     for scene in summary.scenes:
         for segment in scene["segments"]:
             labels.append(f"{scene['scene']}.{segment['segment']}")
@@ -281,11 +282,9 @@ def notebook_render(
     if comfyui_urls:
         os.environ["COMFYUI_URLS"] = comfyui_urls
     settings = load_settings(home=home, database_url=database_url)
-    hooks: dict[str, Any] = {}
-    if job_id:
-        from studio._jobs import job_hooks  # the durable queue reports progress and cancellation
+    from studio._jobs import job_hooks  # the durable queue reports progress and cancellation
 
-        hooks = job_hooks(settings, job_id)
+    hooks = job_hooks(settings, job_id or None)  # without a job the hooks do nothing
     printed = [-1]
 
     def show(event: Any) -> None:
@@ -293,8 +292,7 @@ def notebook_render(
         if percent // 10 != printed[0] // 10 or event.fraction >= 1.0:
             printed[0] = percent
             print(f"{percent:3d}%  {event.message}", flush=True)
-        if "progress" in hooks:
-            hooks["progress"](event)
+        hooks.progress(event)
 
     with Studio.open(settings=settings) as studio:
         return render_episode(
@@ -305,7 +303,7 @@ def notebook_render(
             template=template or None,
             max_attempts=max_attempts or None,
             progress=show,
-            should_cancel=hooks.get("should_cancel"),
+            should_cancel=hooks.should_cancel,
         )
 
 

@@ -284,12 +284,12 @@ def _cross_check(play: Screenplay, base_dir: Path | None) -> Iterable[tuple[tupl
                 )
             seen_scenes.setdefault(scene.number, here)
             present: set[str] = set()
-            for c, character in enumerate(scene.characters):
-                if character.name not in names:
-                    yield here + ("characters", c), _unknown("character", character.name, names)
-                elif character.name in present:
-                    yield here + ("characters", c), f"character {character.name!r} is listed twice"
-                present.add(character.name)
+            for c, shown in enumerate(scene.characters):
+                if shown.name not in names:
+                    yield here + ("characters", c), _unknown("character", shown.name, names)
+                elif shown.name in present:
+                    yield here + ("characters", c), f"character {shown.name!r} is listed twice"
+                present.add(shown.name)
 
 
 def _unknown(kind: str, value: str, known: list[str]) -> str:

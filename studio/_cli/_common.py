@@ -105,6 +105,19 @@ def adopt(command: click.Command) -> click.Command:
     return command
 
 
+C = TypeVar("C", bound=click.Command)
+
+
+def registered_in(commands: list[click.Command]) -> Callable[[C], C]:
+    """A decorator that appends a command to a module's ``COMMANDS`` and returns it unchanged."""
+
+    def register(command: C) -> C:
+        commands.append(command)
+        return command
+
+    return register
+
+
 def state() -> CliState:
     return click.get_current_context().ensure_object(CliState)
 

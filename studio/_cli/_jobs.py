@@ -8,15 +8,13 @@ from datetime import datetime
 
 import click
 
-from studio._cli._common import StudioGroup, emit_json, open_studio, state, wants_json
+from studio._cli._common import StudioGroup, emit_json, open_studio, registered_in, state, wants_json
 from studio._job_records import InvalidJobError, JobInfo, JobStatus
 
 COMMANDS: list[click.Command] = []
 
 
-def command(func: click.Command) -> click.Command:
-    COMMANDS.append(func)
-    return func
+command = registered_in(COMMANDS)
 
 
 @command

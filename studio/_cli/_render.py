@@ -10,7 +10,7 @@ import click
 from studio._cli._common import emit_json, open_studio, wants_json
 
 if TYPE_CHECKING:
-    from studio._pipeline import RenderSummary
+    from studio._pipeline import RenderProgress, RenderSummary
     from studio._studio import Studio
 
 COMMANDS: list[click.Command] = []
@@ -37,6 +37,10 @@ def _render(
     def advance(fraction: float) -> None:
         bar.update(max(0, round(fraction * 100) - bar.n))
 
+    def show(event: RenderProgress) -> None:
+        advance(event.fraction)
+        bar.set_postfix_str(event.message[:40])
+
     try:
         if report:
             return run_render_report(
@@ -55,7 +59,7 @@ def _render(
             backend=backend,
             template=template,
             max_attempts=max_attempts,
-            progress=lambda event: (advance(event.fraction), bar.set_postfix_str(event.message[:40])),
+            progress=show,
         )
     finally:
         bar.close()
