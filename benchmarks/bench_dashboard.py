@@ -77,6 +77,7 @@ class Server:
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []  # lines already read, so a wait can match an earlier line
         self.reader = threading.Thread(target=self._pump, daemon=True)
         self.reader.start()
         self.url = self.wait_for(r"running at: (http://\S+)").group(1)
@@ -87,9 +88,14 @@ class Server:
             self.lines.put(line)
 
     def wait_for(self, pattern: str, timeout: float = 120) -> re.Match[str]:
+        for line in self.seen:
+            match = re.search(pattern, line)
+            if match:
+                return match
         deadline = time.monotonic() + timeout
         while True:
             line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            self.seen.append(line)
             match = re.search(pattern, line)
             if match:
                 return match
