@@ -37,17 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from studio._studio import Studio  # noqa: E402
-
-CHROME_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser.test_dashboard import CHROME_ARGS  # noqa: E402  (the flags that work here)
 
 
 def _free_port() -> int:

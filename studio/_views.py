@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from studio._exceptions import NotFoundError
 from studio._importer import find_project
@@ -212,15 +213,19 @@ def list_episodes(studio: Studio, *, project: str | None = None) -> list[Episode
         ]
 
 
+def _scenes_of(session: Session, episode: EpisodeModel) -> list[SceneModel]:
+    return list(
+        session.scalars(
+            select(SceneModel).where(SceneModel.episode_id == episode.id).order_by(SceneModel.scene_number)
+        )
+    )
+
+
 def list_scenes(studio: Studio, episode: int, *, project: str | None = None) -> list[SceneRow]:
     """The scenes of one episode, in order, with segment counts (two queries)."""
     with studio.database.session() as session:
         episode_row = _episode(session, episode, project)
-        scenes = session.scalars(
-            select(SceneModel)
-            .where(SceneModel.episode_id == episode_row.id)
-            .order_by(SceneModel.scene_number)
-        ).all()
+        scenes = _scenes_of(session, episode_row)
         counts = _segment_counts(session, [s.id for s in scenes])
         return [_scene_row(studio, s, counts.get(s.id, Counter())) for s in scenes]
 
@@ -290,11 +295,7 @@ def quality_rows(studio: Studio, episode: int, *, project: str | None = None) ->
     """Scores, seam jumps, events and the latest review of every segment of an episode."""
     with studio.database.session() as session:
         episode_row = _episode(session, episode, project)
-        scenes = session.scalars(
-            select(SceneModel)
-            .where(SceneModel.episode_id == episode_row.id)
-            .order_by(SceneModel.scene_number)
-        ).all()
+        scenes = _scenes_of(session, episode_row)
         numbers = {s.id: s.scene_number for s in scenes}
         segments = session.scalars(
             select(SegmentModel)
