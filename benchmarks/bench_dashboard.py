@@ -22,7 +22,6 @@ import queue
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,20 +36,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from studio._studio import Studio  # noqa: E402
+from tests._postgres import free_port  # noqa: E402
 from tests.browser.test_dashboard import CHROME_ARGS  # noqa: E402  (the flags that work here)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
     """``studio dashboard`` as a child process, with its output readable line by line."""
 
     def __init__(self, home: Path, *, preheat: bool) -> None:
-        self.port, self.token = _free_port(), secrets.token_urlsafe(12)
+        self.port, self.token = free_port(), secrets.token_urlsafe(12)
         command = [
             sys.executable,
             "-c",

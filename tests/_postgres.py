@@ -53,7 +53,8 @@ def find_binaries() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -97,7 +98,7 @@ def _run_local_server(bindir: Path) -> Iterator[PostgresServer]:
         entry = pwd.getpwnam(run_as)
         os.chown(root, entry.pw_uid, entry.pw_gid)
         os.chown(sockets, entry.pw_uid, entry.pw_gid)
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             str(bindir / "initdb"),

@@ -18,7 +18,6 @@ import queue
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from select import select as wait_readable
 import pytest
 
 from studio._studio import Studio
+from tests._postgres import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,11 +69,6 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
@@ -81,7 +76,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     home = tmp_path_factory.mktemp("dashboard") / "home"
     with Studio.open(home=home) as studio:
         studio.import_demo()
-    port, token = _free_port(), secrets.token_urlsafe(16)
+    port, token = free_port(), secrets.token_urlsafe(16)
     command = [
         sys.executable,
         "-c",
