@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from studio._compose import CharacterState
+from studio._exceptions import ConfigurationError
 from studio._memory import FAILURE_SCORE, SUCCESS_SCORE, character_elements
 from studio._storage._models import QualityFeedbackModel
 from studio.quality import Decision, QualityDecision, QualityThresholds, VideoAnalysis, analyze_video, decide
@@ -46,8 +47,17 @@ class SegmentCheck:
 
 
 def thresholds_for(quality: dict[str, float]) -> QualityThresholds:
-    """The project's thresholds: screenplay ``defaults.quality`` over the documented defaults."""
-    return QualityThresholds.model_validate(quality or {})
+    """The project's thresholds: screenplay ``defaults.quality`` over the documented defaults.
+
+    Raises:
+        ConfigurationError: A stored threshold is unknown or out of bounds.
+    """
+    try:
+        return QualityThresholds.from_dict(quality)
+    except ValueError as error:
+        raise ConfigurationError(
+            f"screenplay defaults.{error}. Fix it in the screenplay and run `studio import` again."
+        ) from error
 
 
 def check_segment(

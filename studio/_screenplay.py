@@ -157,6 +157,14 @@ class EpisodeSpec(_Spec):
     scenes: list[SceneSpec] = Field(default_factory=list)
 
 
+def _known_thresholds(quality: dict[str, float]) -> dict[str, float]:
+    # Checked on import, so a typo fails here, with its line, and not at render time.
+    from studio.quality import QualityThresholds
+
+    QualityThresholds.from_dict(quality)
+    return quality
+
+
 class DefaultsSpec(_Spec):
     fps: int = Field(default=24, ge=1, le=120)
     width: Dimension = 768
@@ -164,7 +172,9 @@ class DefaultsSpec(_Spec):
     style_preset: str = "anime"
     negative_prompt: str = "low quality, blurry, distorted, deformed"
     max_attempts: int = Field(default=3, ge=1, le=20)
-    quality: dict[str, float] = Field(default_factory=dict)  # thresholds, see README
+    quality: Annotated[dict[str, float], AfterValidator(_known_thresholds)] = Field(
+        default_factory=dict
+    )  # thresholds, see README
 
 
 class Screenplay(_Spec):

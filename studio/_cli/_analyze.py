@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,10 +78,10 @@ def analyze_command(
     Exit code 0 when the analysis ran (whatever it found), 2 when the input
     cannot be analysed.
     """
-    lab_tables = _build_lab_tables()
-    from studio.quality import analyze_video, decide
+    from studio.quality._frames import build_lab_tables
 
-    lab_tables.join()  # OpenCV's table build is not safe to run twice at once
+    build_lab_tables()  # while the rest of the analysis code loads
+    from studio.quality import analyze_video, decide
 
     analysis = analyze_video(
         video,
@@ -110,23 +109,6 @@ def analyze_command(
         )
     if plot is not None:
         click.echo(f"plot: {plot}")
-
-
-def _build_lab_tables() -> threading.Thread:
-    """Start OpenCV's one-off build of its L*a*b* tables on a background thread.
-
-    OpenCV builds them on a process's first L*a*b* conversion: about 70 ms of one
-    core. Started before ``studio.quality`` (pydantic, PyAV) imports, the build
-    runs on the other core, which is idle during imports, instead of inside the
-    analysis, where both cores are busy.
-    """
-    import cv2
-    import numpy as np
-
-    pixel = np.zeros((1, 1, 3), np.float32)
-    thread = threading.Thread(target=cv2.cvtColor, args=(pixel, cv2.COLOR_RGB2Lab), daemon=True)
-    thread.start()
-    return thread
 
 
 def _stats(values: list[float]) -> tuple[float, float, float, float] | None:

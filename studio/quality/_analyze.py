@@ -36,6 +36,7 @@ from studio._exceptions import AnalysisError
 from studio.quality._events import detect_events
 from studio.quality._frames import (
     DecodedFrame,
+    LabMeter,
     LabStats,
     VideoReader,
     analysis_size,
@@ -57,7 +58,7 @@ Luma = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
 _FLOW_SCALE = 0.5  # flow is measured at half the source resolution at most
-_PIPELINE_DEPTH = 2  # frames the SSIM and flow workers may lag behind the decoder
+_PIPELINE_DEPTH = 8  # frames the SSIM and flow workers may lag behind the decoder
 _COLOUR_DEPTH = 4  # colour samples the colour worker may lag behind (its first may take ~70 ms)
 _SEAM_FRAMES = 3  # the previous last frame is compared with this many first frames
 _STD_FLOOR = 1.0  # L*a*b* std below this is treated as 1 when taking ratios
@@ -331,8 +332,8 @@ class _Scan:
     engine: str
 
 
-def _colour_job(decoded: DecodedFrame, size: tuple[int, int]) -> LabStats:
-    return lab_stats(decoded.rgb_small(size))
+def _colour_job(decoded: DecodedFrame, meter: LabMeter, size: tuple[int, int]) -> LabStats:
+    return meter.stats(decoded.rgb_small(size))
 
 
 def _scan(
@@ -350,6 +351,8 @@ def _scan(
     width, height = reader.size
     flow = _Flow(reader.size, (reader.width, reader.height), scale)
     colour_size = color_size(reader.width, reader.height)
+    meter = LabMeter(colour_size)
+    laplacian = np.empty((height, width), np.float32)
     series = FrameSeries()
     sample_frames: list[int] = []
     seam_ssim: list[float] = []
@@ -383,15 +386,15 @@ def _scan(
             _measure(series, decoded, luma, pairs)
             if k % t.color_sample_every == 0:
                 sample_frames.append(k)
-                colour_worker.submit(_colour_job, decoded, colour_size)
-                series.sharpness[k] = laplacian_variance(decoded.luma)
+                colour_worker.submit(_colour_job, decoded, meter, colour_size)
+                series.sharpness[k] = laplacian_variance(decoded.luma, laplacian)
             last = decoded
         if last is None:
             raise AnalysisError(f"{reader.path} has no video frames")
         if last.index % t.color_sample_every:
             sample_frames.append(last.index)
-            colour_worker.submit(_colour_job, last, colour_size)
-            series.sharpness[last.index] = laplacian_variance(last.luma)
+            colour_worker.submit(_colour_job, last, meter, colour_size)
+            series.sharpness[last.index] = laplacian_variance(last.luma, laplacian)
         series.ssim = ssim_worker.finish()
         series.flow = flow_worker.finish()
         samples = list(zip(sample_frames, colour_worker.finish(), strict=True))

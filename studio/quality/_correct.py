@@ -22,7 +22,7 @@ import numpy.typing as npt
 from av.video.reformatter import Interpolation
 
 from studio._exceptions import AnalysisError
-from studio.quality._frames import color_size, lab_stats, load_rgb, resize_area
+from studio.quality._frames import color_size, lab_stats, load_rgb, resize_area, rgb_to_lab
 
 __all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
 
@@ -46,8 +46,7 @@ class ColorTransfer:
 
     def apply(self, rgb: RGB) -> RGB:
         """Correct one 8-bit RGB frame."""
-        lab = cv2.cvtColor(rgb.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
-        lab = lab * self.gain + self.offset
+        lab = rgb_to_lab(rgb) * self.gain + self.offset
         out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
         return cast(RGB, np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8))
 

@@ -166,7 +166,7 @@ class VideoAnalysis:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready ``dict`` (NaN becomes ``None``)."""
         document = asdict(self)
-        document["thresholds"] = self.thresholds.model_dump(mode="json")
+        document["thresholds"] = self.thresholds.to_dict()
         return cast(dict[str, Any], _finite(document))
 
 

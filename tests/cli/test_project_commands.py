@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
-from studio._cli import main
+from studio._cli import COMMAND_MODULES, main
 from studio._studio import DEMO_SCREENPLAY
 
 
@@ -19,10 +23,25 @@ def run(home: Path, *args: str) -> tuple[int, str, str]:
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["--help"]).exit_code == 0
-    for name, command in main.commands.items():
+    for name in main.list_commands(click.Context(main)):
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0, name
-        assert command.help, f"{name} has no help text"
+        assert main.commands[name].help, f"{name} has no help text"
+
+
+def test_each_module_registers_exactly_the_commands_it_is_listed_for() -> None:
+    for module, names in COMMAND_MODULES.items():
+        registered = {command.name for command in importlib.import_module(module).COMMANDS}
+        assert registered == set(names), module
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    code = (
+        "import sys; from studio._cli import main; main(['analyze', '--help'], standalone_mode=False); "
+        "print(sorted(m for m in sys.modules if m.startswith('studio._cli.')), 'sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['studio._cli._analyze', 'studio._cli._common'] False"
 
 
 def test_import_then_status_then_reimport(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
-import pydantic
 import pytest
 
 from studio.quality import Decision, QualityThresholds, RetryChanges, analyze_video, decide
@@ -29,9 +29,7 @@ def test_retry_escalates_then_goes_to_review(events_clips: dict[str, Path]) -> N
     assert decide(analysis, attempt=3, max_attempts=3).action is Decision.REVIEW
 
 
-def test_colour_drift_alone_is_corrected_not_rerendered(
-    clean_clip: Path, graded_anchor: Path
-) -> None:
+def test_colour_drift_alone_is_corrected_not_rerendered(clean_clip: Path, graded_anchor: Path) -> None:
     analysis = analyze_video(clean_clip, anchor_frame=graded_anchor)
     assert decide(analysis, attempt=3, max_attempts=3).action is Decision.COLOR_CORRECT
 
@@ -44,12 +42,22 @@ def test_project_thresholds_change_the_verdict(clean_clip: Path, graded_anchor: 
 
 
 def test_thresholds_reject_unknown_and_invalid_fields() -> None:
-    with pytest.raises(pydantic.ValidationError):
-        QualityThresholds.model_validate({"cut_z": 3})
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValueError, match="unknown quality threshold 'cut_z'"):
+        QualityThresholds.from_dict({"cut_z": 3})
+    with pytest.raises(ValueError, match="did you mean 'outlier_z'"):
+        QualityThresholds.from_dict({"outlier_zz": 3})
+    with pytest.raises(ValueError, match=r"quality.seam_max_jump_ratio must be greater than 1, got 0.5"):
         QualityThresholds(seam_max_jump_ratio=0.5)
-    stored = QualityThresholds(freeze_min_frames=24).model_dump_json()
-    assert QualityThresholds.model_validate_json(stored).freeze_min_frames == 24
+    with pytest.raises(ValueError, match="quality.freeze_min_frames must be a whole number"):
+        QualityThresholds(freeze_min_frames=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="quality.outlier_z must be a number, got 'high'"):
+        QualityThresholds.from_dict({"outlier_z": "high"})
+    with pytest.raises(ValueError, match="quality.min_overall must be at most 1"):
+        QualityThresholds(min_overall=1.5)
+    stored = json.dumps(QualityThresholds(freeze_min_frames=24, outlier_z=6).to_dict())
+    restored = QualityThresholds.from_dict(json.loads(stored))
+    assert restored == QualityThresholds(freeze_min_frames=24, outlier_z=6.0)
+    assert isinstance(restored.outlier_z, float)
 
 
 def test_decide_refuses_attempt_zero(clean_clip: Path) -> None:

@@ -30,12 +30,17 @@ def _pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     speck = black.copy()
     speck[10:12, 10:12] = 3
     a, b = (cv2_luma(frame) for frame in make_frames(2))
+    # The float32 worst case: flat blocks of 0 and 255 (the largest squares after
+    # centring) with one-level changes.
+    blocks = np.kron(rng.integers(0, 2, (12, 16)), np.ones((22, 24), np.int64)).astype(np.uint8) * 255
+    nudged = np.where(rng.random(blocks.shape) < 0.01, blocks ^ 1, blocks).astype(np.uint8)
     return [
         ("noise", noise, noisy.astype(np.uint8)),
         ("flat white", white, step),  # variances of flat extremes: float32 would drift
         ("flat black", black, speck),
         ("anime frames", a, b),
         ("identical", a, a.copy()),
+        ("black and white blocks", blocks, nudged),
         ("smallest", noise[:11, :11], noisy[:11, :11].astype(np.uint8)),
     ]
 

@@ -172,3 +172,16 @@ def test_json_is_accepted_with_line_numbers(tmp_path: Path) -> None:
 
 def test_an_empty_file_says_what_a_screenplay_is() -> None:
     assert errors("") == "show.yaml:1: a screenplay must be a mapping with a title, got empty"
+
+
+def test_quality_thresholds_are_checked_on_import() -> None:
+    text = GOOD.replace("  height: 512\n", "  height: 512\n  quality:\n    outlier_zz: 6\n")
+    assert errors(text) == (
+        "show.yaml:6: defaults.quality: unknown quality threshold 'outlier_zz' (did you mean 'outlier_z'?)"
+    )
+    text = GOOD.replace("  height: 512\n", "  height: 512\n  quality:\n    seam_max_jump_ratio: 0.5\n")
+    assert errors(text) == (
+        "show.yaml:6: defaults.quality: quality.seam_max_jump_ratio must be greater than 1, got 0.5"
+    )
+    text = GOOD.replace("  height: 512\n", "  height: 512\n  quality:\n    freeze_min_frames: 24\n")
+    assert parse_screenplay(text, source="show.yaml").defaults.quality == {"freeze_min_frames": 24}
