@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,10 +82,8 @@ def analyze_command(
     Exit code 0 when the analysis ran (whatever it found), 2 when the input
     cannot be analysed.
     """
-    from studio.quality._frames import build_lab_tables
-
-    build_lab_tables()  # while the rest of the analysis code loads
-    from studio.quality import analyze_video, decide
+    with _one_blas_thread():
+        from studio.quality import analyze_video, decide
 
     analysis = analyze_video(
         video,
@@ -109,6 +111,26 @@ def analyze_command(
         )
     if plot is not None:
         click.echo(f"plot: {plot}")
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Load numpy with a single OpenBLAS thread.
+
+    On import, OpenBLAS starts a thread per core, and they spin for about 0.1 s
+    waiting for work; the analysis has none for them (it does no linear algebra),
+    so that is a core's worth of CPU taken from decoding. The variable is read
+    once, when the library loads, and removed again so child processes do not
+    inherit it.
+    """
+    if "numpy" in sys.modules or "OPENBLAS_NUM_THREADS" in os.environ:
+        yield
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        del os.environ["OPENBLAS_NUM_THREADS"]
 
 
 def _stats(values: list[float]) -> tuple[float, float, float, float] | None:

@@ -1,21 +1,20 @@
 """Streaming analysis of one video segment: the recipe.
 
 ``analyze_video`` decodes the video once, frame by frame, and keeps only the last
-few frames' luma (the current one, the previous one for SSIM/flow/difference, the
-one before for flicker, and the one or two the worker threads may still be on).
-Everything else it keeps is a handful of numbers per frame, so memory stays
-bounded whatever the video's length.
+few frames' luma (the current one, the two before it for the differences, and
+the ones the worker threads may still be on). Everything else it keeps is a
+handful of numbers per frame, so memory stays bounded whatever the video's length.
 
-Work is spread over threads so both cores are busy: the main thread decodes
-(with PyAV's frame threads) and takes the cheap measurements; SSIM, flow and
-colour statistics each run on a worker thread of their own (see ``_scan``).
+Work is spread over threads so both cores are busy: the main thread decodes and
+makes the luma; the pair measurements, the flow and the colour statistics each
+run on a worker thread of their own (see ``_scan``).
 
-Per frame, at the analysis resolution (default: half the source):
-SSIM and mean absolute difference with the previous frame; DIS optical flow
-(ULTRAFAST preset) at half the source resolution or the analysis resolution if
-smaller, as mean magnitude in *source* pixels per frame; luma mean and std;
-Y'CbCr plane means. Every ``color_sample_every`` frames (and on the first and
-last): L*a*b* statistics and Laplacian-variance sharpness.
+Per frame, at the analysis resolution (default: half the source): SSIM and mean
+absolute difference with the previous frame, and the difference with the frame
+before that; DIS optical flow (ULTRAFAST preset) at half the source resolution,
+or the analysis resolution if smaller, as mean magnitude in *source* pixels per
+frame; luma mean and std; Y'CbCr plane means. Every ``color_sample_every``
+frames (and on the last): L*a*b* statistics and Laplacian-variance sharpness.
 """
 
 from __future__ import annotations
@@ -36,16 +35,14 @@ from studio._exceptions import AnalysisError
 from studio.quality._events import detect_events
 from studio.quality._frames import (
     DecodedFrame,
-    LabMeter,
-    LabStats,
     VideoReader,
     analysis_size,
     color_size,
     image_luma,
-    lab_stats,
     load_rgb,
     resize_area,
 )
+from studio.quality._lab import LabMeter, LabStats, lab_stats
 from studio.quality._metrics import SsimStream, laplacian_variance, mean_absolute_difference, ssim
 from studio.quality._scores import compute_scores, seed_scores
 from studio.quality._thresholds import QualityThresholds
@@ -164,26 +161,23 @@ class _Worker(Generic[T]):
 def ring_size(depth: int) -> int:
     """Luma buffers needed when workers lag up to ``depth`` frames behind.
 
-    At frame k the oldest frame a queued job still reads is k - depth - 1 (the
-    flow job of frame k - depth needs its previous frame), and the main thread
-    itself reads frames k - 1 and k - 2 (the differences).
+    While the main thread writes frame k + depth, the job of frame k may still be
+    running, and it reads frames k, k - 1 and k - 2 (the differences).
     """
-    return max(depth + 2, 3)
+    return depth + 3
 
 
 class _Flow:
     """DIS optical flow between consecutive frames, as mean magnitude in source pixels.
 
-    ``job`` is called once per frame, in order, on one worker thread; it keeps the
-    previous frame (at the flow resolution) itself and returns NaN for the first.
+    ``job`` is called once per frame, in order, on one worker thread, with the
+    frame's luma at the flow resolution (``VideoReader.flow_size``); the caller's
+    ring keeps the previous one valid. It returns NaN for the first frame.
     """
 
-    def __init__(self, analysis: tuple[int, int], source: tuple[int, int], scale: float) -> None:
-        self.size = analysis_size(*source, min(scale, _FLOW_SCALE))
-        self._resize = self.size != analysis
-        self._to_source = source[0] / self.size[0]
-        width, height = self.size
-        self._ring = [np.empty((height, width), np.uint8) for _ in range(2)]
+    def __init__(self, size: tuple[int, int], source_width: int) -> None:
+        width, height = size
+        self._to_source = source_width / width
         # Zeros, not np.empty: OpenCV 5.0's DIS reads the output buffer it is given
         # (results do not change) and crashes on the garbage floats np.empty can hold.
         self._flow = np.zeros((height, width, 2), np.float32)
@@ -195,31 +189,70 @@ class _Flow:
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
         )
         self._previous: Luma | None = None
-        self._count = 0
 
     def job(self, luma: Luma) -> float:
         """Flow from the previous frame to ``luma`` (NaN for the first frame)."""
-        if self._resize:
-            current = self._ring[self._count % 2]
-            cv2.resize(luma, self.size, dst=current, interpolation=cv2.INTER_AREA)
-        else:
-            current = luma  # the caller's ring keeps it valid until the next job is done
-        self._count += 1
-        previous, self._previous = self._previous, current
+        previous, self._previous = self._previous, luma
         if previous is None:
             return math.nan
-        flow = self._dis.calc(previous, current, self._flow)
+        flow = self._dis.calc(previous, luma, self._flow)
         fx, fy = cv2.split(flow, self._planes)
         cv2.magnitude(fx, fy, self._magnitude)
         return float(cv2.mean(self._magnitude)[0]) * self._to_source
 
 
-def _ssim_job(pairs: _PairEngine) -> Callable[[Luma], float]:
-    def job(luma: Luma) -> float:
-        value = pairs.push(luma)
-        return math.nan if value is None else value
+class _Pairs:
+    """Everything measured on the analysis luma but flow: one worker thread, in order.
 
-    return job
+    Per frame: SSIM and differences with the previous frame (and the one before),
+    luma mean and std, the chroma plane means, sharpness on sampled frames, and
+    for the first frames the comparison with the previous segment's last frame.
+    The frames it compares are read from the caller's ring, which keeps them
+    valid while the job is queued or running (:func:`ring_size`).
+    """
+
+    def __init__(
+        self,
+        engine: _PairEngine,
+        reader: VideoReader,
+        sample_every: int,
+        previous_rgb: npt.NDArray[np.uint8] | None,
+    ) -> None:
+        self.series = FrameSeries()
+        self.seam_ssim: list[float] = []
+        self.seam_mad: list[float] = []
+        self._engine = engine
+        self._reader = reader
+        self._sample_every = sample_every
+        self._previous_rgb = previous_rgb
+        self._previous_segment: Luma | None = None
+        self._laplacian = np.empty(reader.size[::-1], np.float32)
+        self._recent: list[Luma] = []  # the last frames, newest last
+
+    def job(self, decoded: DecodedFrame) -> None:
+        k, luma, series, engine = decoded.index, decoded.luma, self.series, self._engine
+        self._recent = [*self._recent[-2:], luma]
+        recent = self._recent
+        ssim_value = engine.push(luma)
+        series.ssim.append(math.nan if ssim_value is None else ssim_value)
+        series.mad.append(engine.mad(recent[-2], luma) if len(recent) > 1 else math.nan)
+        series.skip_mad.append(engine.mad(recent[-3], luma) if len(recent) > 2 else math.nan)
+        mean, std = cv2.meanStdDev(luma)
+        series.mean_luma.append(float(mean[0, 0]))
+        series.std_luma.append(float(std[0, 0]))
+        cb, cr = decoded.chroma_means()
+        series.mean_cb.append(cb)
+        series.mean_cr.append(cr)
+        series.sharpness.append(self.sharpness(luma) if k % self._sample_every == 0 else math.nan)
+        if k == 0 and self._previous_rgb is not None:
+            # The reader knows the video's colour matrix once it has decoded frame 0.
+            self._previous_segment = image_luma(self._previous_rgb, self._reader.size, self._reader.matrix)
+        if self._previous_segment is not None and k < _SEAM_FRAMES:
+            self.seam_ssim.append(engine.ssim(self._previous_segment, luma))
+            self.seam_mad.append(engine.mad(self._previous_segment, luma))
+
+    def sharpness(self, luma: Luma) -> float:
+        return laplacian_variance(luma, self._laplacian)
 
 
 def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
@@ -271,9 +304,9 @@ def analyze_video(
     previous_rgb = load_rgb(previous_last_frame) if previous_last_frame is not None else None
     anchor_rgb = load_rgb(anchor_frame) if anchor_frame is not None else None
 
-    with VideoReader(path, scale=scale) as reader:
+    with VideoReader(path, scale=scale, flow_scale=min(scale, _FLOW_SCALE)) as reader:
         width, height = reader.size
-        scan = _scan(reader, _make_engine(engine, (height, width)), scale, previous_rgb, t)
+        scan = _scan(reader, _make_engine(engine, (height, width)), previous_rgb, t)
         series, samples, last = scan.series, scan.samples, scan.last
         colour_size = color_size(reader.width, reader.height)
         if anchor_rgb is not None:
@@ -338,86 +371,62 @@ def _colour_job(decoded: DecodedFrame, meter: LabMeter, size: tuple[int, int]) -
 
 def _scan(
     reader: VideoReader,
-    pairs: _PairEngine,
-    scale: float,
+    engine: _PairEngine,
     previous_rgb: npt.NDArray[np.uint8] | None,
     t: QualityThresholds,
 ) -> _Scan:
-    """Decode every frame once and measure it; SSIM, flow and colour run on worker threads.
+    """Decode every frame once and measure it on worker threads.
 
-    The main thread decodes (PyAV's frame threads do the heavy part), converts
-    to luma and measures what is cheap; each worker gets the frames in order.
+    The main thread only decodes and makes the analysis luma; :class:`_Pairs`,
+    :class:`_Flow` and the colour statistics each run on a thread of their own and
+    get the frames in order. Every thread spends most of its time in OpenCV,
+    numpy or PyAV calls, which release the GIL, so together they keep both cores
+    busy; the fewer short calls the main thread makes, the less it waits to get
+    the GIL back after each (decoding is on the critical path).
     """
     width, height = reader.size
-    flow = _Flow(reader.size, (reader.width, reader.height), scale)
+    pairs = _Pairs(engine, reader, t.color_sample_every, previous_rgb)
+    flow = _Flow(reader.flow_size, reader.width)
     colour_size = color_size(reader.width, reader.height)
     meter = LabMeter(colour_size)
-    laplacian = np.empty((height, width), np.float32)
-    series = FrameSeries()
     sample_frames: list[int] = []
-    seam_ssim: list[float] = []
-    seam_mad: list[float] = []
-    previous_luma: Luma | None = None
     ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
-    luma: list[Luma] = []  # the last three frames, newest last
+    flow_width, flow_height = reader.flow_size
+    flow_ring = None  # flow runs on the analysis luma itself, unless that is above half resolution
+    if reader.flow_size != reader.size:
+        flow_ring = [np.empty((flow_height, flow_width), np.uint8) for _ in range(len(ring))]
     last: DecodedFrame | None = None
-    ssim_worker = _Worker[float]("ssim", _PIPELINE_DEPTH)
+    pair_worker = _Worker[None]("pairs", _PIPELINE_DEPTH)
     flow_worker = _Worker[float]("flow", _PIPELINE_DEPTH)
-    # Colour has its own worker because OpenCV builds its L*a*b* tables on the first
-    # conversion in a process (about 70 ms): that way it overlaps with decoding.
     colour_worker = _Worker[LabStats]("colour", _COLOUR_DEPTH)
-    ssim_job = _ssim_job(pairs)
 
     old_threads = cv2.getNumThreads()
-    # One OpenCV thread: our own threads (decoder, SSIM, flow, colour) keep both
-    # cores busy, and on small frames OpenCV's own threading costs more CPU than it saves.
+    # One OpenCV thread: our own threads keep both cores busy, and on small frames
+    # OpenCV's own threading costs more CPU than it saves.
     cv2.setNumThreads(1)
     try:
-        for decoded in reader.frames(ring):
-            k = decoded.index
-            luma = [*luma[-2:], decoded.luma]
-            ssim_worker.submit(ssim_job, decoded.luma)
-            flow_worker.submit(flow.job, decoded.luma)
-            if k == 0 and previous_rgb is not None:
-                previous_luma = image_luma(previous_rgb, reader.size, reader.matrix)
-            if previous_luma is not None and k < _SEAM_FRAMES:
-                seam_ssim.append(pairs.ssim(previous_luma, decoded.luma))
-                seam_mad.append(pairs.mad(previous_luma, decoded.luma))
-            _measure(series, decoded, luma, pairs)
-            if k % t.color_sample_every == 0:
-                sample_frames.append(k)
+        for decoded in reader.frames(ring, flow_ring):
+            pair_worker.submit(pairs.job, decoded)
+            flow_worker.submit(flow.job, decoded.flow_luma)
+            if decoded.index % t.color_sample_every == 0:
+                sample_frames.append(decoded.index)
                 colour_worker.submit(_colour_job, decoded, meter, colour_size)
-                series.sharpness[k] = laplacian_variance(decoded.luma, laplacian)
             last = decoded
         if last is None:
             raise AnalysisError(f"{reader.path} has no video frames")
-        if last.index % t.color_sample_every:
+        pair_worker.finish()
+        series = pairs.series
+        series.flow = flow_worker.finish()
+        if last.index % t.color_sample_every:  # the last frame is always sampled
             sample_frames.append(last.index)
             colour_worker.submit(_colour_job, last, meter, colour_size)
-            series.sharpness[last.index] = laplacian_variance(last.luma, laplacian)
-        series.ssim = ssim_worker.finish()
-        series.flow = flow_worker.finish()
+            series.sharpness[last.index] = pairs.sharpness(last.luma)
         samples = list(zip(sample_frames, colour_worker.finish(), strict=True))
     finally:
-        for worker in (ssim_worker, flow_worker, colour_worker):
+        for worker in (pair_worker, flow_worker, colour_worker):
             worker.close()
         cv2.setNumThreads(old_threads)
-    return _Scan(series, samples, seam_ssim, seam_mad, last, pairs.name)
-
-
-def _measure(series: FrameSeries, decoded: DecodedFrame, luma: list[Luma], pairs: _PairEngine) -> None:
-    """Append frame ``decoded.index``'s own measurements and differences (SSIM and flow
-    come from the workers); ``luma`` holds the last 1-3 frames."""
-    current = decoded.luma
-    _mean, std = cv2.meanStdDev(current)
-    y, cb, cr = decoded.plane_means
-    series.mean_luma.append(y)
-    series.std_luma.append(float(std[0, 0]))
-    series.mean_cb.append(cb)
-    series.mean_cr.append(cr)
-    series.mad.append(pairs.mad(luma[-2], current) if len(luma) > 1 else math.nan)
-    series.skip_mad.append(pairs.mad(luma[-3], current) if len(luma) > 2 else math.nan)
-    series.sharpness.append(math.nan)
+    return _Scan(series, samples, pairs.seam_ssim, pairs.seam_mad, last, engine.name)
 
 
 def _seam(

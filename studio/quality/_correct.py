@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import cast
 
 import av
-import cv2
 import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import Interpolation
 
 from studio._exceptions import AnalysisError
-from studio.quality._frames import color_size, lab_stats, load_rgb, resize_area, rgb_to_lab
+from studio.quality._frames import color_size, load_rgb, resize_area
+from studio.quality._lab import lab_stats, lab_to_rgb, rgb_to_lab
 
 __all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
 
@@ -46,9 +46,7 @@ class ColorTransfer:
 
     def apply(self, rgb: RGB) -> RGB:
         """Correct one 8-bit RGB frame."""
-        lab = rgb_to_lab(rgb) * self.gain + self.offset
-        out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        return cast(RGB, np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8))
+        return lab_to_rgb(rgb_to_lab(rgb) * self.gain + self.offset)
 
 
 def _open(path: Path) -> av.container.InputContainer:

@@ -1,22 +1,17 @@
-"""Decoding: video frames and still images to luma and colour statistics.
+"""Decoding: video frames and still images to luma.
 
 *Luma* is full-range Y' (0-255) at the analysis resolution, as a 2-D ``uint8``
 array. From a video we take the decoder's Y plane as it is (no colour conversion,
-the fastest path: reference/quality-baselines.md section 1) and stretch
-limited-range video (16-235) to full range with a lookup table. From an RGB
-image (the previous segment's last frame, an anchor frame) we compute Y' with the
-same matrix the video uses (BT.709 when the stream says so, else BT.601), so a
-lossless PNG of a decoded frame gives back that frame's luma to within rounding.
-Resizing to the analysis resolution is always area averaging (``INTER_AREA``).
-
-Colour statistics are CIE L*a*b* means and standard deviations measured on a
-small RGB copy of the frame (longest side :data:`COLOR_SIDE`), so they do not
-depend on the analysis resolution either.
+the fastest path: reference/quality-baselines.md section 1), area-average it to
+the analysis size (``INTER_AREA``) and then stretch limited-range video (16-235)
+to full range with a lookup table. From an RGB image (the previous segment's
+last frame, an anchor frame) we compute Y' with the same matrix the video uses
+(BT.709 when the stream says so, else BT.601) and area-average it, so a lossless
+PNG of a decoded frame gives back that frame's luma to within rounding.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +28,6 @@ from studio._exceptions import AnalysisError
 
 Luma = npt.NDArray[np.uint8]
 RGB = npt.NDArray[np.uint8]
-Float32 = npt.NDArray[np.float32]
 
 COLOR_SIDE = 256
 """Longest side, in pixels, of the copy colour statistics are measured on."""
@@ -49,14 +43,6 @@ _MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
 _LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16.0) * 255.0 / 219.0), 0, 255).astype(
     np.uint8
 )
-
-
-@dataclass(frozen=True)
-class LabStats:
-    """CIE L*a*b* statistics of one image (L in 0-100, a and b roughly -128..127)."""
-
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
 
 
 def analysis_size(width: int, height: int, scale: float) -> tuple[int, int]:
@@ -85,68 +71,6 @@ def rgb_to_luma(rgb: RGB, matrix: str = "bt601") -> Luma:
     return np.clip(np.rint(y), 0, 255).astype(np.uint8).reshape(rgb.shape[:2])
 
 
-_lab_tables: threading.Thread | None = None
-
-
-def build_lab_tables() -> None:
-    """Start OpenCV's one-off build of its L*a*b* tables on a background thread.
-
-    OpenCV builds them on a process's first L*a*b* conversion: about 70 ms of one
-    core. A command that starts the build before its other imports gets it done
-    on the core those imports leave idle, instead of inside the analysis, where
-    both cores are busy. Conversions wait for the build (:func:`rgb_to_lab`).
-    """
-    global _lab_tables
-    if _lab_tables is None:
-        pixel = np.zeros((1, 1, 3), np.float32)
-        _lab_tables = threading.Thread(
-            target=cv2.cvtColor, args=(pixel, cv2.COLOR_RGB2Lab), name="studio-lab-tables", daemon=True
-        )
-        _lab_tables.start()
-
-
-def rgb_to_lab(rgb: RGB, *, scratch: Float32 | None = None, out: Float32 | None = None) -> Float32:
-    """CIE L*a*b* of an 8-bit RGB image, as float32 (L in 0-100).
-
-    ``scratch`` and ``out``, float32 arrays of the image's shape, save two
-    allocations (see :class:`LabMeter`).
-    """
-    if _lab_tables is not None:
-        _lab_tables.join()  # OpenCV's table build is not safe to run twice at once
-    unit = np.multiply(rgb, np.float32(1.0 / 255.0), out=scratch, dtype=np.float32)
-    return cast(Float32, cv2.cvtColor(unit, cv2.COLOR_RGB2Lab, dst=out))
-
-
-def lab_stats(rgb: RGB) -> LabStats:
-    """L*a*b* mean and standard deviation of an 8-bit RGB image."""
-    return _stats_of(rgb_to_lab(rgb))
-
-
-class LabMeter:
-    """:func:`lab_stats` of many images of one size, with its float buffers allocated once.
-
-    Allocated per image, the two 0.5 MB buffers make the allocator return pages to
-    the system and fault them in again: about 12,000 page faults, some 40 ms of CPU,
-    per 300-frame clip (see reference/quality-baselines.md, "Allocator pitfall").
-    """
-
-    def __init__(self, size: tuple[int, int]) -> None:
-        width, height = size
-        self._scratch = np.empty((height, width, 3), np.float32)
-        self._lab = np.empty((height, width, 3), np.float32)
-
-    def stats(self, rgb: RGB) -> LabStats:
-        if rgb.shape != self._lab.shape:
-            return lab_stats(rgb)
-        return _stats_of(rgb_to_lab(rgb, scratch=self._scratch, out=self._lab))
-
-
-def _stats_of(lab: Float32) -> LabStats:
-    mean, std = cv2.meanStdDev(lab)
-    m, s = mean.ravel(), std.ravel()
-    return LabStats((float(m[0]), float(m[1]), float(m[2])), (float(s[0]), float(s[1]), float(s[2])))
-
-
 def load_rgb(path: Path | str) -> RGB:
     """Read an image file as 8-bit RGB.
 
@@ -164,13 +88,23 @@ def load_rgb(path: Path | str) -> RGB:
 
 @dataclass
 class DecodedFrame:
-    """One decoded frame: its luma at the analysis resolution and its Y'CbCr plane means."""
+    """One decoded frame: its luma at the analysis resolution, and the frame itself.
+
+    ``frame`` is 8-bit planar Y'CbCr (or gray); other formats have been converted.
+    """
 
     index: int
     luma: Luma
-    plane_means: tuple[float, float, float]
+    flow_luma: Luma  # luma at the flow resolution (the same array when that is the analysis one)
     frame: av.VideoFrame
     reformatter: VideoReformatter
+
+    def chroma_means(self) -> tuple[float, float]:
+        """Mean Cb and Cr (128 for gray video), from the full-resolution planes."""
+        planes = self.frame.planes
+        if len(planes) < 3:
+            return 128.0, 128.0
+        return float(cv2.mean(_plane_view(planes[1]))[0]), float(cv2.mean(_plane_view(planes[2]))[0])
 
     def rgb_small(self, size: tuple[int, int]) -> RGB:
         """An RGB copy at ``size`` for colour statistics (swscale area scaling)."""
@@ -184,15 +118,22 @@ class DecodedFrame:
 class VideoReader:
     """Iterate over a video's frames as luma, keeping nothing but the current frame.
 
+    Luma at any scale is the decoder's Y plane area-averaged to that size, then
+    (for limited-range video) stretched to full range: the same definition at
+    every resolution, so flow measured at half resolution is the same whether the
+    analysis itself runs at half or at full resolution.
+
     Args:
         path: The video file.
         scale: Analysis resolution as a fraction of the source (0 < scale <= 1).
+        flow_scale: Resolution of the second luma image each frame comes with, for
+            optical flow; no second image when it gives the analysis size.
 
     Raises:
         AnalysisError: The file is missing, unreadable or has no video stream.
     """
 
-    def __init__(self, path: Path | str, *, scale: float) -> None:
+    def __init__(self, path: Path | str, *, scale: float, flow_scale: float | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise AnalysisError(f"video not found: {self.path}")
@@ -214,8 +155,8 @@ class VideoReader:
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps: float = float(rate) if rate else 0.0
         self.size = analysis_size(self.width, self.height, scale)
+        self.flow_size = analysis_size(self.width, self.height, flow_scale or scale)
         self.matrix = "bt601"
-        self._full = np.empty((self.height, self.width), np.uint8)
         # One reformatter for the whole video: ``frame.reformat`` makes a new swscale
         # context (and its thread pool) for every frame, about 2.5 ms each time.
         self._reformatter = VideoReformatter()
@@ -231,49 +172,58 @@ class VideoReader:
     def close(self) -> None:
         self._container.close()
 
-    def frames(self, ring: list[Luma]) -> Iterator[DecodedFrame]:
+    def frames(self, ring: list[Luma], flow_ring: list[Luma] | None = None) -> Iterator[DecodedFrame]:
         """Decode every frame, writing luma into the buffers of ``ring`` in turn.
 
         A yielded ``luma`` stays valid until ``len(ring)`` more frames are decoded,
-        which is how the caller keeps the previous frames without copying.
+        which is how the caller keeps the previous frames without copying. When
+        ``flow_size`` differs from ``size``, ``flow_ring`` receives the flow luma
+        the same way (``DecodedFrame.flow_luma``).
 
         Raises:
             AnalysisError: The stream is corrupt.
         """
+        if flow_ring is None and self.flow_size != self.size:
+            raise ValueError(f"frames of {self.path} need a flow_ring of {self.flow_size} images")
         try:
             for index, frame in enumerate(self._container.decode(self._stream)):
                 if index == 0:
                     self.matrix = "bt709" if frame.colorspace == Colorspace.ITU709 else "bt601"
+                frame, y, full_range = _planar(frame)
                 out = ring[index % len(ring)]
-                means = self._luma_into(frame, out)
-                yield DecodedFrame(index, out, means, frame, self._reformatter)
+                _luma_into(y, out, full_range)
+                flow = out
+                if flow_ring is not None and self.flow_size != self.size:
+                    flow = flow_ring[index % len(flow_ring)]
+                    _luma_into(y, flow, full_range)
+                yield DecodedFrame(index, out, flow, frame, self._reformatter)
         except av.FFmpegError as error:
             raise AnalysisError(f"cannot decode {self.path}: {error}") from error
 
-    def _luma_into(self, frame: av.VideoFrame, out: Luma) -> tuple[float, float, float]:
-        name = frame.format.name
-        if name not in _PLANAR_YUV:
-            # Rare formats (RGB, 10-bit, NV12): one conversion to full-range 8-bit Y'CbCr.
-            frame = frame.reformat(format="yuv444p", dst_color_range=ColorRange.JPEG)
-            full_range = True
+
+def _planar(frame: av.VideoFrame) -> tuple[av.VideoFrame, Luma, bool]:
+    """The frame as 8-bit planar Y'CbCr, its Y plane, and whether that is full range."""
+    name = frame.format.name
+    if name not in _PLANAR_YUV:
+        # Rare formats (RGB, 10-bit, NV12): one conversion to full-range 8-bit Y'CbCr.
+        frame = frame.reformat(format="yuv444p", dst_color_range=ColorRange.JPEG)
+        full_range = True
+    else:
+        full_range = name in _FULL_RANGE_FORMATS or frame.color_range == ColorRange.JPEG
+    return frame, _plane_view(frame.planes[0]), full_range
+
+
+def _luma_into(y: Luma, out: Luma, full_range: bool) -> None:
+    """Area-average the Y plane to ``out``'s size, then stretch limited range to full."""
+    if out.shape == y.shape:
+        if full_range:
+            np.copyto(out, y)
         else:
-            full_range = name in _FULL_RANGE_FORMATS or frame.color_range == ColorRange.JPEG
-        planes = [_plane_view(plane) for plane in frame.planes]
-        y = planes[0]
-        same_size = out.shape == y.shape
-        if not full_range:
-            # Stretched before resizing, so that luma (and the flow measured on it) is
-            # the same at every analysis resolution.
-            cv2.LUT(y, _LIMITED_TO_FULL, dst=out if same_size else self._full)
-            y = out if same_size else self._full
-        if same_size:
-            if y is not out:
-                np.copyto(out, y)
-        else:
-            cv2.resize(y, self.size, dst=out, interpolation=cv2.INTER_AREA)
-        u = cv2.mean(planes[1])[0] if len(planes) > 2 else 128.0
-        v = cv2.mean(planes[2])[0] if len(planes) > 2 else 128.0
-        return float(cv2.mean(out)[0]), float(u), float(v)
+            cv2.LUT(y, _LIMITED_TO_FULL, dst=out)
+        return
+    cv2.resize(y, (out.shape[1], out.shape[0]), dst=out, interpolation=cv2.INTER_AREA)
+    if not full_range:
+        cv2.LUT(out, _LIMITED_TO_FULL, dst=out)
 
 
 def _plane_view(plane: av.video.plane.VideoPlane) -> npt.NDArray[np.uint8]:
