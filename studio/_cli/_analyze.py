@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -84,6 +85,10 @@ def analyze_command(
     """
     with _one_blas_thread():
         from studio.quality import analyze_video, decide
+    # What is loaded now lives until exit: keep the garbage collector from walking it
+    # again, in collections during the analysis and in the teardown at exit (about
+    # 20 ms, a thirtieth of the whole command on a 300-frame clip).
+    gc.freeze()
 
     analysis = analyze_video(
         video,
