@@ -43,7 +43,13 @@ from studio.quality._frames import (
     resize_area,
 )
 from studio.quality._lab import LabMeter, LabStats, lab_stats
-from studio.quality._metrics import SsimStream, laplacian_variance, mean_absolute_difference, ssim
+from studio.quality._metrics import (
+    SsimStream,
+    finite_median,
+    laplacian_variance,
+    mean_absolute_difference,
+    ssim,
+)
 from studio.quality._scores import compute_scores, seed_scores
 from studio.quality._thresholds import QualityThresholds
 from studio.quality._types import ColorSample, FrameSeries, SeamAnalysis, VideoAnalysis
@@ -316,8 +322,7 @@ def analyze_video(
         color_samples = [_compare(stats, reference, frame) for frame, stats in samples]
 
         seam = _seam(series, scan.seam_ssim, scan.seam_mad, t) if scan.seam_mad else None
-        measured = np.asarray(series.sharpness)
-        sharp = float(np.nanmedian(measured))
+        sharp = finite_median(series.sharpness)
         ratio = sharp / reference_sharpness if reference_sharpness else None
         events = detect_events(
             series,
@@ -440,7 +445,8 @@ def _seam(
     seam_frame, difference = 0, seam_mad[0]
     if difference <= t.freeze_max_mad and len(series.mad) > 1:
         seam_frame, difference = 1, series.mad[1]
-    pairs = np.asarray(series.mad[1:], np.float64)
-    typical = float(np.median(pairs)) if pairs.size else 0.0
+    typical = finite_median(series.mad[1:])
+    if math.isnan(typical):  # a one-frame segment
+        typical = 0.0
     ratio = difference / max(typical, t.freeze_max_mad, 1e-6)
     return SeamAnalysis(seam_ssim, seam_mad, seam_frame, difference, ratio)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from studio.quality._metrics import finite_median
 from studio.quality._thresholds import QualityThresholds
 from studio.quality._types import ColorSample, FrameSeries, QualityEvent, SeamAnalysis
 
@@ -30,8 +31,8 @@ def robust_stats(values: Array) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return math.nan, math.nan
-    median = float(np.median(finite))
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(finite - median)))
+    median = finite_median(finite)
+    sigma = _MAD_TO_SIGMA * finite_median(np.abs(finite - median))
     return median, max(sigma, _SIGMA_FLOOR)
 
 

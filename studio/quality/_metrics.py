@@ -16,6 +16,7 @@ gives the same number as scikit-image's ``reflect``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -29,6 +30,7 @@ __all__ = [
     "SSIM_SIGMA",
     "SSIM_WINDOW",
     "SsimStream",
+    "finite_median",
     "laplacian_variance",
     "mean_absolute_difference",
     "ssim",
@@ -177,6 +179,22 @@ def ssim(a: Luma, b: Luma) -> float:
     value = stream.push(b)
     assert value is not None
     return value
+
+
+def finite_median(values: npt.ArrayLike) -> float:
+    """Median of the finite values; NaN when there are none.
+
+    Not ``np.median``: its first call in a process imports ``numpy.ma``, about
+    9 ms, a fiftieth of a whole ``studio analyze`` run on a 300-frame clip.
+    """
+    finite = np.asarray(values, np.float64)
+    finite = np.sort(finite[np.isfinite(finite)])
+    middle = finite.size // 2
+    if finite.size == 0:
+        return math.nan
+    if finite.size % 2:
+        return float(finite[middle])
+    return float((finite[middle - 1] + finite[middle]) / 2)
 
 
 def mean_absolute_difference(a: Luma, b: Luma) -> float:

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from studio.quality._metrics import finite_median
 from studio.quality._thresholds import QualityThresholds
 from studio.quality._types import (
     ColorSample,
@@ -66,7 +67,7 @@ def compute_scores(
     consistency = 1.0
     finite = ssim[np.isfinite(ssim)]
     if finite.size:
-        median = float(np.median(finite))
+        median = finite_median(finite)
         if median > 0:
             consistency = float(np.mean(np.minimum(1.0, finite / median)))
     consistency *= max(0.0, 1.0 - _EVENT_PENALTY * len(inside))

@@ -7,7 +7,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from studio.quality import sharpness, ssim
-from studio.quality._metrics import SsimStream, mean_absolute_difference
+from studio.quality._metrics import SsimStream, finite_median, mean_absolute_difference
 from tests.quality._clips import make_frames
 
 
@@ -83,3 +83,17 @@ def test_sharpness_drops_when_blurred() -> None:
     frame = make_frames(1)[0]
     blurred = cv2.GaussianBlur(frame, (0, 0), 2.0)
     assert sharpness(blurred) < 0.5 * sharpness(frame)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[3.0, 1.0, 2.0], [4.0, 1.0, 3.0, 2.0], [np.nan, 5.0, 1.0, np.inf], [7.0]],
+)
+def test_finite_median_is_numpys_median_of_the_finite_values(values: list[float]) -> None:
+    array = np.asarray(values)
+    assert finite_median(array) == np.median(array[np.isfinite(array)])
+
+
+def test_finite_median_of_nothing_finite_is_nan() -> None:
+    assert np.isnan(finite_median([np.nan, np.inf]))
+    assert np.isnan(finite_median([]))
