@@ -97,3 +97,20 @@ def test_finite_median_is_numpys_median_of_the_finite_values(values: list[float]
 def test_finite_median_of_nothing_finite_is_nan() -> None:
     assert np.isnan(finite_median([np.nan, np.inf]))
     assert np.isnan(finite_median([]))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_float32_ssim_stays_within_1e4_on_black_and_white_frames(seed: int) -> None:
+    """The float32 worst case, at a real analysis size: flat blocks of 0 and 255
+    (largest squares after centring), one-level changes, a one-level global shift."""
+    rng = np.random.default_rng(seed)
+    block = int(rng.integers(2, 40))
+    grid = rng.integers(0, 2, (256 // block + 1, 384 // block + 1))
+    a = (np.kron(grid, np.ones((block, block), np.int64))[:256, :384] * 255).astype(np.uint8)
+    if seed % 3 == 0:
+        a = np.where(a > 0, 255 - seed % 2, seed % 2).astype(np.uint8)
+    b = np.where(rng.random(a.shape) < [0.001, 0.01, 0.1][seed % 3], a ^ 1, a)
+    if seed % 2:
+        b = np.clip(b.astype(np.int16) + int(rng.integers(-1, 2)), 0, 255)
+    b = b.astype(np.uint8)
+    assert ssim(a, b) == pytest.approx(_skimage(a, b), abs=1e-4)
