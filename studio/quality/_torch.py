@@ -4,8 +4,11 @@ Same definitions as ``_metrics.py`` (read that module first): an 11x11 sigma-1.5
 Gaussian window applied as two 1-D convolutions, population covariance, K1 = 0.01,
 K2 = 0.03, L = 255. A convolution without padding yields exactly the valid region
 that scikit-image averages (5 pixels cropped per border), so no crop is needed.
-Computation is in float64, as in OpenCV, for the same reason (variances of flat
-colours); on CUDA that also keeps TF32 convolutions out of the way.
+Computation is in float64 on values centred on 128: the variances of flat colours
+cancel large numbers, and float64 leaves no doubt about the 1e-4 agreement (the
+OpenCV engine gets there in float32 by centring each frame on its own mean, see
+``_metrics.py``). On CUDA float64 also keeps TF32 convolutions out of the way; its
+speed there is not measured yet (no GPU was available).
 
 torch is imported lazily: ``import studio.quality`` never needs it. Optical flow,
 colour statistics and sharpness stay on OpenCV in both engines.
