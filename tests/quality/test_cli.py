@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from studio._cli import main
@@ -56,3 +60,17 @@ def test_not_a_video_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["analyze", str(bogus)])
     assert result.exit_code == 2
     assert "cannot open" in result.output
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc (Linux only)")
+def test_analyze_loads_numpy_with_one_blas_thread_and_leaves_the_environment_alone() -> None:
+    code = (
+        "import os; from studio._cli._analyze import _one_blas_thread\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "with _one_blas_thread():\n"
+        "    import numpy\n"
+        "print(len(os.listdir('/proc/self/task')) - before, 'OPENBLAS_NUM_THREADS' in os.environ)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["0", "False"]  # no OpenBLAS worker threads, no variable left
