@@ -18,6 +18,8 @@ from studio._exceptions import (
     StorageError,
     StudioError,
 )
+from studio._lazy import lazy_names as _lazy_names
+from studio._lazy import present_as as _present_as
 
 if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
     from studio._importer import ImportSummary
@@ -27,10 +29,10 @@ if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type chec
 # Heavier parts (SQLAlchemy, Alembic, pydantic models) load on first use, so commands
 # such as `studio analyze` start fast (PEP 562).
 _LAZY = {
-    "ImportSummary": "studio._importer",
-    "Screenplay": "studio._screenplay",
-    "Studio": "studio._studio",
-    "load_screenplay": "studio._screenplay",
+    "ImportSummary": "_importer",
+    "Screenplay": "_screenplay",
+    "Studio": "_studio",
+    "load_screenplay": "_screenplay",
 }
 
 __version__ = "0.1.0"
@@ -56,27 +58,8 @@ __all__ = [
 ]
 
 
-
-def _present_as_studio(obj: object) -> object:
-    if isinstance(obj, type) and obj.__module__.startswith("studio._"):
-        obj.__module__ = "studio"
-    return obj
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        value = _present_as_studio(getattr(importlib.import_module(_LAZY[name]), name))
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'studio' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = _lazy_names(globals(), _LAZY)
 
 for _name in __all__:
     if _name not in _LAZY:
-        _present_as_studio(globals()[_name])
+        _present_as(globals()[_name], "studio")

@@ -13,9 +13,9 @@ See ``QualityThresholds`` for the per-project thresholds and their defaults.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from typing import TYPE_CHECKING
+
+from studio._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
     from studio.quality._analyze import Engine, analyze_video, sharpness
@@ -86,17 +86,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'studio.quality' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"studio.quality.{_LAZY[name]}"), name)
-    # Show users ``studio.quality.VideoAnalysis``, not the private module (as httpx does).
-    # Type aliases (Engine, EventKind) are not classes or functions and keep theirs.
-    if isinstance(value, type) or inspect.isfunction(value):
-        value.__module__ = "studio.quality"
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_names(globals(), _LAZY)

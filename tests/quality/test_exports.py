@@ -14,7 +14,7 @@ def test_all_names_resolve_and_nothing_else_is_public() -> None:
     public = {
         name
         for name in vars(studio.quality)
-        if not name.startswith("_") and name not in {"annotations", "importlib", "inspect", "TYPE_CHECKING"}
+        if not name.startswith("_") and name not in {"annotations", "TYPE_CHECKING"}
     }
     assert public == set(studio.quality.__all__)
 
