@@ -56,7 +56,7 @@ def thresholds_for(quality: dict[str, float]) -> QualityThresholds:
         return QualityThresholds.from_dict(quality)
     except ValueError as error:
         raise ConfigurationError(
-            f"screenplay defaults.{error}. Fix it in the screenplay and run `studio import` again."
+            f"screenplay defaults.quality: {error}. Fix it in the screenplay and run `studio import` again."
         ) from error
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from studio import ConfigurationError
+from studio._check import thresholds_for
 from studio.quality import Decision, QualityThresholds, RetryChanges, analyze_video, decide
 
 
@@ -94,3 +96,15 @@ def test_scale_changes_resolution_not_definitions(clean_clip: Path) -> None:
     # Flow is measured at half resolution in both modes, in source pixels.
     assert full.frames.flow[1:] == pytest.approx(half.frames.flow[1:], abs=1e-6)
     assert full.events == half.events == []
+
+
+def test_stored_thresholds_that_no_longer_validate_name_the_field_and_the_fix() -> None:
+    with pytest.raises(ConfigurationError) as unknown:
+        thresholds_for({"outlier_zz": 6})
+    assert str(unknown.value) == (
+        "screenplay defaults.quality: unknown quality threshold 'outlier_zz' (did you mean 'outlier_z'?). "
+        "Fix it in the screenplay and run `studio import` again."
+    )
+    with pytest.raises(ConfigurationError, match=r"defaults.quality: quality.min_overall must be at most 1"):
+        thresholds_for({"min_overall": 2.0})
+    assert thresholds_for({}) == QualityThresholds()
