@@ -18,11 +18,11 @@ from typing import cast
 import av
 import numpy as np
 import numpy.typing as npt
-from av.video.reformatter import Interpolation
+from av.video.reformatter import VideoReformatter
 
 from studio._exceptions import AnalysisError
-from studio.quality._frames import color_size, load_rgb, resize_area
-from studio.quality._lab import lab_stats, lab_to_rgb, rgb_to_lab
+from studio.quality._frames import color_size, load_rgb, resize_area, small_rgb
+from studio.quality._lab import LabMeter, lab_stats, lab_to_rgb, rgb_to_lab
 
 __all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
 
@@ -76,14 +76,12 @@ def fit_color_transfer(video_path: Path | str, anchor_frame: Path | str) -> Colo
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         size = color_size(stream.codec_context.width, stream.codec_context.height)
+        reformatter, meter = VideoReformatter(), LabMeter(size)
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if index % _SAMPLE_EVERY:
                     continue
-                small = frame.reformat(
-                    width=size[0], height=size[1], format="rgb24", interpolation=Interpolation.AREA
-                )
-                stats = lab_stats(cast(RGB, small.to_ndarray()))
+                stats = meter.stats(small_rgb(frame, size, reformatter))
                 mean = np.asarray(stats.mean)
                 means.append(stats.mean)
                 squares.append(np.asarray(stats.std) ** 2 + mean**2)

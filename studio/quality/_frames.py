@@ -107,12 +107,20 @@ class DecodedFrame:
         return float(cv2.mean(_plane_view(planes[1]))[0]), float(cv2.mean(_plane_view(planes[2]))[0])
 
     def rgb_small(self, size: tuple[int, int]) -> RGB:
-        """An RGB copy at ``size`` for colour statistics (swscale area scaling)."""
-        small = self.reformatter.reformat(
-            self.frame, width=size[0], height=size[1], format="rgb24",
-            interpolation=Interpolation.AREA, threads=1,
-        )
-        return cast(RGB, small.to_ndarray())
+        """An RGB copy at ``size`` for colour statistics (see :func:`small_rgb`)."""
+        return small_rgb(self.frame, size, self.reformatter)
+
+
+def small_rgb(frame: av.VideoFrame, size: tuple[int, int], reformatter: VideoReformatter) -> RGB:
+    """An RGB copy of a video frame at ``size`` for colour statistics (swscale area scaling).
+
+    Pass one ``reformatter`` for a whole video: ``frame.reformat`` makes a new swscale
+    context (and its thread pool) for every frame, about 2.5 ms each time.
+    """
+    small = reformatter.reformat(
+        frame, width=size[0], height=size[1], format="rgb24", interpolation=Interpolation.AREA, threads=1
+    )
+    return cast(RGB, small.to_ndarray())
 
 
 class VideoReader:
@@ -183,8 +191,8 @@ class VideoReader:
         Raises:
             AnalysisError: The stream is corrupt.
         """
-        if flow_ring is None and self.flow_size != self.size:
-            raise ValueError(f"frames of {self.path} need a flow_ring of {self.flow_size} images")
+        if (flow_ring is None) != (self.flow_size == self.size):
+            raise ValueError(f"{self.path}: pass a flow_ring exactly when flow_size differs from size")
         try:
             for index, frame in enumerate(self._container.decode(self._stream)):
                 if index == 0:
@@ -193,7 +201,7 @@ class VideoReader:
                 out = ring[index % len(ring)]
                 _luma_into(y, out, full_range)
                 flow = out
-                if flow_ring is not None and self.flow_size != self.size:
+                if flow_ring is not None:
                     flow = flow_ring[index % len(flow_ring)]
                     _luma_into(y, flow, full_range)
                 yield DecodedFrame(index, out, flow, frame, self._reformatter)
