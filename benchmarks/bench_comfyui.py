@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from studio._video import write_png  # noqa: E402
 from studio.backends import SceneContext, SegmentRequest  # noqa: E402
-from studio.comfyui import AsyncComfyClient, RetryPolicy, Timeouts  # noqa: E402
-from studio.comfyui._backend import ComfyBackend  # noqa: E402
-from studio.comfyui._pool import ComfyPool  # noqa: E402
-from studio.comfyui._templates import apply_bindings, load_template  # noqa: E402
+from studio.backends.comfyui import AsyncComfyClient, RetryPolicy, Timeouts  # noqa: E402
+from studio.backends.comfyui._backend import ComfyBackend  # noqa: E402
+from studio.backends.comfyui._pool import ComfyPool  # noqa: E402
+from studio.backends.comfyui._templates import apply_bindings, load_template  # noqa: E402
 from tests.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer  # noqa: E402
 
 SERVERS = 4

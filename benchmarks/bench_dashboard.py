@@ -129,9 +129,9 @@ def bench_page_load(visits: int) -> None:
 def build_large_project(home: Path, episodes: int, scenes: int) -> Studio:
     from sqlalchemy import insert, select
 
-    from studio._importer import import_screenplay
-    from studio._screenplay import validate_screenplay_data
-    from studio._storage._models import SceneModel, SegmentModel
+    from studio.project._importer import import_screenplay
+    from studio.project._screenplay import validate_screenplay_data
+    from studio.storage._models import SceneModel, SegmentModel
 
     studio = Studio.open(home=home)
     characters = [

@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/bench_queue.py [--jobs 1000]``
 Starts its own PostgreSQL (``tests._postgres.start_postgres``; run from the repository
 root) and, for comparison, uses a SQLite file. For each worker count it queues
 ``--jobs`` jobs of an empty type, starts that many worker processes (spawned, each a
-real :class:`studio._worker.Worker` with one slot and ``once=True``), releases them at
+real :class:`studio.jobs._worker.Worker` with one slot and ``once=True``), releases them at
 the same moment and measures until the last one has drained the queue. Each job is a
 full cycle: claim (one guarded UPDATE), heartbeat thread start, runner, finish.
 
@@ -30,10 +30,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio._config import load_settings  # noqa: E402
-from studio._job_runners import JobContext, register_job_type  # noqa: E402
-from studio._storage._database import Database, open_database  # noqa: E402
-from studio._storage._models import JobModel  # noqa: E402
-from studio._worker import Worker  # noqa: E402
+from studio.jobs._runners import JobContext, register_job_type  # noqa: E402
+from studio.jobs._worker import Worker  # noqa: E402
+from studio.storage._database import Database, open_database  # noqa: E402
+from studio.storage._models import JobModel  # noqa: E402
 
 JOB_TYPE = "bench_empty"
 

@@ -5,7 +5,7 @@ opens on its seam duplicate, as the pipeline produces them), then times, best of
 runs each:
 
 * ``ffmpeg -f concat -safe 0 -i list.txt -c copy`` (keeps the duplicates: it cannot drop them);
-* :func:`studio._stitch.stitch_scene`, which also checks each segment and drops them.
+* :func:`studio.render._stitch.stitch_scene`, which also checks each segment and drops them.
 
 ratio = ffmpeg seconds / our seconds; >= 0.9 means we are at least 90 % as fast.
 
@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from studio._stitch import stitch_scene
 from studio._video import probe
 from studio.backends import CharacterInShot, SceneContext, SegmentRequest
 from studio.backends._animatic import render_segment
+from studio.render._stitch import stitch_scene
 
 WIDTH, HEIGHT, FPS, SEGMENTS, SECONDS, RUNS = 768, 512, 24, 10, 4.0, 7
 

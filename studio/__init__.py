@@ -22,23 +22,49 @@ from studio._lazy import lazy_names as _lazy_names
 from studio._lazy import present_as as _present_as
 
 if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
-    from studio._importer import ImportSummary
-    from studio._screenplay import Screenplay, load_screenplay
     from studio._studio import Studio
+    from studio.project._importer import ImportSummary
+    from studio.project._screenplay import Screenplay, load_screenplay
 
 # Heavier parts (SQLAlchemy, Alembic, pydantic models) load on first use, so commands
 # such as `studio analyze` start fast (PEP 562).
 _LAZY = {
-    "ImportSummary": "_importer",
-    "Screenplay": "_screenplay",
+    "EnqueueResult": "jobs",
+    "EpisodeState": "storage",
+    "ImportSummary": "project",
+    "JobStatus": "jobs",
+    "ProjectState": "storage",
+    "RenderCancelled": "render",
+    "RenderProgress": "render",
+    "RenderSummary": "render",
+    "SceneState": "storage",
+    "Screenplay": "project",
+    "SegmentState": "storage",
     "Studio": "_studio",
-    "load_screenplay": "_screenplay",
+    "Worker": "jobs",
+    "enqueue_renders": "jobs",
+    "load_screenplay": "project",
+    "render_episode": "render",
+    "run_render_report": "render",
 }
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnalysisError",
+    "EnqueueResult",
+    "EpisodeState",
+    "JobStatus",
+    "ProjectState",
+    "RenderCancelled",
+    "RenderProgress",
+    "RenderSummary",
+    "SceneState",
+    "SegmentState",
+    "Worker",
+    "enqueue_renders",
+    "render_episode",
+    "run_render_report",
     "BackendError",
     "ConfigurationError",
     "NotFoundError",

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from studio._config import Settings, load_settings
-from studio._importer import ImportSummary, dump_screenplay, export_screenplay, import_file
-from studio._screenplay import Screenplay
-from studio._status import format_status, project_status
-from studio._storage._database import Database, open_database
+from studio.project._importer import ImportSummary, dump_screenplay, export_screenplay, import_file
+from studio.project._screenplay import Screenplay
+from studio.project._status import format_status, project_status
+from studio.storage._database import Database, open_database
 
 __all__ = ["DEMO_SCREENPLAY", "Studio"]
 

@@ -8,7 +8,7 @@ yuv420p, no B-frames (so packets come in presentation order and ``dts == pts``),
 scene-cut keyframes (so keyframes fall only where the GOP length or the caller puts
 them) and x264's ``stitchable`` flag (so the stream headers do not depend on the
 content). Two files encoded with the same settings, size and frame rate therefore share
-their ``avcC`` headers, which is what lets :mod:`studio._stitch` join them by stream
+their ``avcC`` headers, which is what lets :mod:`studio.render._stitch` join them by stream
 copy and splice re-encoded spans into them.
 
 Readers raise :class:`~studio._exceptions.AnalysisError` for a file that is missing,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from studio._config import Settings, load_settings
-from studio._storage._database import Database, open_database
+from studio.storage._database import Database, open_database
 from tests._postgres import PostgresServer, start_postgres
 
 IN_CI = bool(os.environ.get("CI"))

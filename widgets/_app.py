@@ -9,7 +9,7 @@ import threading
 import ipywidgets as w
 
 from studio import Studio
-from studio._views import list_projects, server_health
+from studio.project import list_projects, server_health
 from widgets._characters import CharacterPanel
 from widgets._feedback import Feedback, Panel, close_tree
 from widgets._quality import QualityPanel

@@ -10,9 +10,14 @@ from typing import Any
 import ipywidgets as w
 
 from studio import Studio
-from studio._editing import create_character, delete_character, store_reference_image, update_character
-from studio._screenplay import CharacterSpec
-from studio._views import list_characters
+from studio.project import (
+    CharacterSpec,
+    create_character,
+    delete_character,
+    list_characters,
+    store_reference_image,
+    update_character,
+)
 from widgets._feedback import Feedback, MediaCache, Panel
 
 __all__ = ["CharacterPanel"]

@@ -3,7 +3,7 @@
 Charts are drawn with matplotlib's object API on an Agg canvas and shown as PNG in an
 ``Image`` widget: no pyplot state, no backend selection, and the same bytes in
 JupyterLab, Voila and tests. A review (approve or reject, 1-5, notes) is stored as user
-feedback by :func:`studio._editing.rate_segment`.
+feedback by :func:`studio.project._editing.rate_segment`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 import ipywidgets as w
 
 from studio import Studio
-from studio._editing import rate_segment
-from studio._views import QualityRow, list_episodes, quality_rows
+from studio.project import QualityRow, list_episodes, quality_rows, rate_segment
 from widgets._feedback import Feedback, Panel, badge
 
 __all__ = ["QualityPanel", "render_charts"]

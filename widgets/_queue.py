@@ -1,7 +1,7 @@
 """QueuePanel: start renders, watch their progress, cancel, retry, play; jobs; server health.
 
 The panel never renders in its kernel. Render queues a ``render_episode`` job in
-``production_jobs`` and makes sure a worker runs it (:mod:`studio._renders` launches a
+``production_jobs`` and makes sure a worker runs it (:mod:`studio.jobs._dashboard` launches a
 detached ``studio worker --once`` when no dashboard worker is alive), so closing the
 browser tab never stops a render. The progress bars read the database (job rows and the
 episode's segments), so they move for any render of the episode: started here, from
@@ -22,11 +22,19 @@ from pathlib import Path
 import ipywidgets as w
 
 from studio import Studio
-from studio._enqueue import RENDER_JOB_TYPE
-from studio._job_records import JobInfo, JobStatus
-from studio._jobs import list_jobs, request_cancel
-from studio._renders import DashboardWorker, QueuedRender, resume_waiting_jobs, retry_render, start_render
-from studio._views import Progress, episode_progress, list_episodes, server_health
+from studio.jobs import (
+    RENDER_JOB_TYPE,
+    DashboardWorker,
+    JobInfo,
+    JobStatus,
+    QueuedRender,
+    list_jobs,
+    request_cancel,
+    resume_waiting_jobs,
+    retry_render,
+    start_render,
+)
+from studio.project import Progress, episode_progress, list_episodes, server_health
 from widgets._feedback import Feedback, Panel, badge, close_tree, describe_error, read_bytes
 
 __all__ = ["QueuePanel"]

@@ -13,15 +13,15 @@ from typing import Any
 import ipywidgets as w
 
 from studio import Studio
-from studio._editing import update_scene
-from studio._screenplay import SceneSpec
-from studio._views import (
+from studio.project import (
     SceneDetail,
+    SceneSpec,
     SegmentRow,
     list_episodes,
     list_scenes,
     list_segments,
     scene_detail,
+    update_scene,
 )
 from widgets._feedback import Feedback, MediaCache, Panel, badge, read_bytes
 

@@ -18,8 +18,8 @@ import click
 from studio._cli._common import StudioGroup, emit_json, open_studio, wants_json
 
 if TYPE_CHECKING:  # imported when a command runs, so `studio --help` stays fast
-    from studio._importer import ImportSummary
     from studio.assistant import EchoBrain, PromptProposal, Proposal
+    from studio.project._importer import ImportSummary
 
 COMMANDS: list[click.Command] = []
 
@@ -224,14 +224,14 @@ def _chat_loop(brain: EchoBrain, *, conversation: int | None, project: str | Non
 
 
 def _list_conversations(project: str | None) -> None:
-    from studio._importer import find_project
     from studio.assistant import ConversationStore
+    from studio.storage._queries import find_or_raise_project
 
     with open_studio() as studio:
         project_id = None
         if project is not None:
             with studio.database.session() as session:
-                project_id = find_project(session, project).id
+                project_id = find_or_raise_project(session, project).id
         rows = ConversationStore(studio.database).where_project(project_id)
     if wants_json():
         emit_json([row.as_dict() for row in rows])

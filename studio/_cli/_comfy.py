@@ -15,7 +15,7 @@ from studio._exceptions import ConfigurationError
 @click.command("doctor")
 def doctor_command() -> None:
     """Check every ComfyUI server (COMFYUI_URLS) against every template."""
-    from studio.comfyui._doctor import diagnose
+    from studio.backends.comfyui._doctor import diagnose
 
     settings = state().settings
     if not settings.comfyui_urls:
@@ -56,7 +56,7 @@ def workflows_group() -> None:
 def import_command(file: Path, name: str, server: str | None, object_info: Path | None,
                    force: bool) -> None:
     """Convert a workflow (UI or API format) into a template with proposed bindings."""
-    from studio.comfyui._doctor import import_workflow
+    from studio.backends.comfyui._doctor import import_workflow
 
     settings = state().settings
     if server is None and object_info is None and settings.comfyui_urls:
@@ -75,7 +75,7 @@ def import_command(file: Path, name: str, server: str | None, object_info: Path 
 @workflows_group.command("list")
 def list_command() -> None:
     """List the built-in and user templates."""
-    from studio.comfyui._templates import DEFAULT_TEMPLATE, list_templates
+    from studio.backends.comfyui._templates import DEFAULT_TEMPLATE, list_templates
 
     templates = list_templates(state().settings.home)
     if wants_json():
@@ -95,7 +95,7 @@ def list_command() -> None:
 @click.argument("name")
 def show_command(name: str) -> None:
     """Print a template: its bindings and its API-format graph."""
-    from studio.comfyui._templates import load_template
+    from studio.backends.comfyui._templates import load_template
 
     template = load_template(name, home=state().settings.home)
     if wants_json():

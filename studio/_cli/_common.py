@@ -95,10 +95,12 @@ class StudioGroup(click.Group):
 
 def adopt(command: click.Command) -> click.Command:
     """Give a command (and a group's subcommands) the global options."""
-    names = {param.name for param in command.params}
-    if "home" not in names:
-        holder = global_options(lambda: None)
-        command.params.extend(getattr(holder, "__click_params__", []))
+    # By option string, not name: `studio init [HOME]` has an argument called "home".
+    taken = {opt for param in command.params for opt in param.opts if opt.startswith("--")}
+    holder = global_options(lambda: None)
+    for option in getattr(holder, "__click_params__", []):
+        if not taken & set(option.opts):
+            command.params.append(option)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             adopt(sub)

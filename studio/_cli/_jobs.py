@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 
 from studio._cli._common import StudioGroup, emit_json, open_studio, registered_in, state, wants_json
-from studio._job_records import InvalidJobError, JobInfo, JobStatus
+from studio.jobs._records import InvalidJobError, JobInfo, JobStatus
 
 COMMANDS: list[click.Command] = []
 
@@ -34,8 +34,8 @@ def enqueue_command(
     episodes: str, project: str | None, backend: str, priority: int, max_attempts: int
 ) -> None:
     """Queue one render job per episode for `studio worker` to run."""
-    from studio._enqueue import enqueue_renders
     from studio.backends import available_backends
+    from studio.jobs._enqueue import enqueue_renders
 
     with open_studio() as studio:
         result = enqueue_renders(
@@ -98,7 +98,7 @@ def worker_command(
     Any number of workers on any number of machines may share one PostgreSQL database;
     on SQLite, workers on one machine share the file.
     """
-    from studio._worker import Worker
+    from studio.jobs._worker import Worker
 
     for name in imports:
         try:
@@ -141,7 +141,7 @@ def jobs_group(ctx: click.Context, statuses: tuple[str, ...], limit: int | None)
     """List jobs: state, progress, attempts, worker, times and errors."""
     if ctx.invoked_subcommand is not None:
         return
-    from studio._jobs import list_jobs
+    from studio.jobs._store import list_jobs
 
     with open_studio() as studio:
         jobs = list_jobs(studio.database, statuses=tuple(JobStatus(s) for s in statuses) or None, limit=limit)
@@ -155,7 +155,7 @@ def jobs_group(ctx: click.Context, statuses: tuple[str, ...], limit: int | None)
 @click.argument("job_id", type=int)
 def jobs_cancel_command(job_id: int) -> None:
     """Cancel a job: at once if queued, at its next checkpoint if running."""
-    from studio._jobs import request_cancel
+    from studio.jobs._store import request_cancel
 
     with open_studio() as studio:
         info = request_cancel(studio.database, job_id)
@@ -171,7 +171,7 @@ def jobs_cancel_command(job_id: int) -> None:
 @click.argument("job_id", type=int)
 def jobs_retry_command(job_id: int) -> None:
     """Queue a failed or cancelled job again (a render resumes where it stopped)."""
-    from studio._jobs import retry
+    from studio.jobs._store import retry
 
     with open_studio() as studio:
         info = retry(studio.database, job_id)
@@ -189,7 +189,7 @@ def jobs_retry_command(job_id: int) -> None:
 @click.option("--backend", default="animatic", show_default=True, help="Generation backend.")
 def batch_command(episodes: str, parallel: int, project: str | None, backend: str) -> None:
     """Render episodes in a local process pool (no queue, no worker) with a progress bar."""
-    from studio._batch import render_batch
+    from studio.jobs._batch import render_batch
 
     settings = state().settings
     results = render_batch(

@@ -16,11 +16,11 @@ command = registered_in(COMMANDS)
 
 @command
 @click.command("init")
-@click.argument("home", required=False, type=click.Path(file_okay=False))
-def init_command(home: str | None) -> None:
+@click.argument("folder", metavar="[HOME]", required=False, type=click.Path(file_okay=False))
+def init_command(folder: str | None) -> None:
     """Create a studio home (default ./studio-home) with an up-to-date database."""
-    if home:
-        state().home = home
+    if folder:
+        state().home = folder
     with open_studio() as studio:
         schema = studio.database.schema_state()
         if wants_json():
@@ -84,7 +84,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade_command() -> None:
     """Apply every pending migration to the configured database."""
-    from studio._storage._database import Database
+    from studio.storage._database import Database
 
     settings = state().settings
     if settings.is_embedded_database:

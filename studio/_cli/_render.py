@@ -10,8 +10,8 @@ import click
 from studio._cli._common import emit_json, open_studio, wants_json
 
 if TYPE_CHECKING:
-    from studio._pipeline import RenderProgress, RenderSummary
     from studio._studio import Studio
+    from studio.render._pipeline import RenderProgress, RenderSummary
 
 COMMANDS: list[click.Command] = []
 
@@ -29,8 +29,8 @@ def _render(
     """Render with a progress bar on stderr (silent under --json)."""
     from tqdm import tqdm
 
-    from studio._pipeline import render_episode
-    from studio._report import run_render_report
+    from studio.render._pipeline import render_episode
+    from studio.render._report import run_render_report
 
     bar = tqdm(total=100, unit="%", desc=f"episode {episode}", disable=wants_json(), leave=False)
 
@@ -120,7 +120,7 @@ def render_command(
 @click.option("--project", help="Project title.")
 def prompts_command(episode: int, project: str | None) -> None:
     """Show (and store) every segment's composed prompt before anything is rendered."""
-    from studio._pipeline import prepare_episode, scene_summaries
+    from studio.render._pipeline import prepare_episode, scene_summaries
 
     with open_studio() as studio:
         briefs = prepare_episode(studio, episode=episode, project=project)

@@ -25,9 +25,6 @@ from pathlib import Path
 from types import TracebackType
 
 from studio._exceptions import NotFoundError
-from studio._importer import ImportSummary, export_screenplay, find_project, import_file
-from studio._screenplay import Screenplay
-from studio._storage._database import Database
 from studio._studio import Studio
 from studio.assistant._client import ChatClient
 from studio.assistant._context import (
@@ -57,6 +54,10 @@ from studio.assistant._routing import Router
 from studio.assistant._schemas import CharacterSheet, PromptSuggestion, SceneBreakdown, SceneExpansion
 from studio.assistant._timeouts import DEFAULT_TIMEOUTS, Timeouts
 from studio.assistant._types import Message
+from studio.project._importer import ImportSummary, export_screenplay, import_file
+from studio.project._screenplay import Screenplay
+from studio.storage._database import Database
+from studio.storage._queries import find_or_raise_project
 
 __all__ = ["PROPOSALS_DIR", "ChatReply", "EchoBrain", "project_brief"]
 
@@ -391,7 +392,7 @@ class EchoBrain:
             history = [m.as_message() for m in stored.messages]
         current = self.screenplay(project=project)
         with self._database.session() as session:
-            project_id = find_project(session, current.title).id
+            project_id = find_or_raise_project(session, current.title).id
         model = self._router.model_for("chat")
         budget = self._client.context_tokens - DEFAULT_REPLY_TOKENS
         request = [Message.system(self._system_prompt(current)), *history, Message.user(text)]

@@ -25,15 +25,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from studio._exceptions import NotFoundError
-from studio._storage._database import Database
-from studio._storage._models import (
+from studio.assistant._types import Message, Role
+from studio.storage._database import Database
+from studio.storage._models import (
     PROPOSAL_STATUSES,
     AssistantConversationModel,
     AssistantMessageModel,
     ProjectModel,
     utcnow,
 )
-from studio.assistant._types import Message, Role
 
 __all__ = ["ConversationInfo", "ConversationStore", "NewMessage", "StoredConversation", "StoredMessage"]
 

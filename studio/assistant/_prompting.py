@@ -27,15 +27,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from studio._compose import compose_negative, compose_prompt
 from studio._exceptions import NotFoundError
-from studio._importer import find_project
-from studio._memory import SceneBrief, load_scene_brief, segment_action
-from studio._storage._database import Database
-from studio._storage._models import QualityFeedbackModel, SceneModel, SegmentModel, utcnow
 from studio.assistant._exceptions import SegmentLockedError, StaleProposalError
 from studio.assistant._schemas import PromptSuggestion
 from studio.assistant._types import Message
+from studio.render._compose import compose_negative, compose_prompt
+from studio.render._memory import SceneBrief, load_scene_brief, segment_action
+from studio.storage._database import Database
+from studio.storage._models import QualityFeedbackModel, SceneModel, SegmentModel, utcnow
+from studio.storage._queries import find_or_raise_project
 
 __all__ = [
     "PromptProposal",
@@ -75,7 +75,7 @@ class SegmentPromptContext:
 
     @property
     def learned(self) -> dict[str, list[str]]:
-        """Learned elements per character name (from :func:`studio._memory.learned_elements`)."""
+        """Learned elements per character name (from :func:`studio.render._memory.learned_elements`)."""
         return {name: list(items) for name, items in self.brief.inputs.learned.items()}
 
     @property
@@ -172,7 +172,7 @@ def find_segment_id(
         NotFoundError: no such project, scene, or segment (the episode is not planned yet).
     """
     with database.session() as session:
-        project_row = find_project(session, project)
+        project_row = find_or_raise_project(session, project)
         scene_row = session.scalars(
             select(SceneModel).where(SceneModel.movie_id == project_row.id, SceneModel.scene_number == scene)
         ).one_or_none()

@@ -21,8 +21,8 @@ from typing import Any, Literal
 import yaml
 
 from studio._exceptions import ScreenplayError
-from studio._screenplay import Screenplay, validate_screenplay_data
 from studio.assistant._schemas import CharacterSheet, SceneBreakdown, SceneExpansion
+from studio.project._screenplay import Screenplay, validate_screenplay_data
 
 __all__ = [
     "Proposal",

@@ -24,11 +24,11 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from studio._importer import find_project
-from studio._memory import load_scene_brief
-from studio._storage._database import Database
-from studio._storage._models import QualityFeedbackModel, SceneModel, SegmentModel
 from studio.assistant._embeddings import Embedder, rank_by_similarity
+from studio.render._memory import load_scene_brief
+from studio.storage._database import Database
+from studio.storage._models import QualityFeedbackModel, SceneModel, SegmentModel
+from studio.storage._queries import find_or_raise_project
 
 __all__ = ["RecallItem", "RecallMatch", "recall", "recall_items"]
 
@@ -84,7 +84,7 @@ def recall_items(database: Database, *, project: str | None = None) -> list[Reca
     """
     items: list[RecallItem] = []
     with database.session() as session:
-        project_row = find_project(session, project)
+        project_row = find_or_raise_project(session, project)
         for character in project_row.characters:
             spec = (character.meta or {}).get("spec", {})
             accessories = ", ".join(spec.get("accessories") or [])

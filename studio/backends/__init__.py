@@ -1,6 +1,7 @@
 """Generation backends: the contract and the registry (``animatic``, ``comfyui``)."""
 
 from studio._config import Settings
+from studio._lazy import present_as as _present_as
 from studio.backends._animatic import AnimaticBackend
 from studio.backends._animatic_render import render_still
 from studio.backends._base import (
@@ -36,9 +37,12 @@ __all__ = [
 
 def _comfyui(settings: Settings) -> Backend:
     # Imported on first use, so `import studio.backends` pulls no httpx/websockets.
-    from studio.comfyui._backend import create_comfy_backend
+    from studio.backends.comfyui._backend import create_comfy_backend
 
     return create_comfy_backend(settings)
 
 
 register_backend("comfyui", _comfyui)
+
+for _name in __all__:
+    _present_as(globals()[_name], "studio.backends")

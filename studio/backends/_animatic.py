@@ -31,8 +31,9 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -237,6 +238,9 @@ class AnimaticBackend:
 
     name = "animatic"
     max_segment_seconds = MAX_SEGMENT_SECONDS
+
+    def segment_limit(self, parameters: Mapping[str, Any]) -> float:
+        return float(self.max_segment_seconds)
 
     def __init__(self, *, encoder: EncoderSettings = DEFAULT_ENCODER) -> None:
         self._encoder = encoder

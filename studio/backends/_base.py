@@ -136,6 +136,11 @@ class Backend(Protocol):
     name: str
     max_segment_seconds: float
 
+    def segment_limit(self, parameters: Mapping[str, Any]) -> float:
+        """The longest segment, in seconds, this backend renders with these template
+        parameters (planning splits scenes by it)."""
+        ...
+
     def generate(
         self, request: SegmentRequest, progress: ProgressCallback
     ) -> Awaitable[SegmentResult]:

@@ -10,9 +10,6 @@ from sqlalchemy import delete, func, select
 
 from studio import ConfigurationError, NotFoundError, StorageError
 from studio._config import Settings, load_settings
-from studio._importer import import_file
-from studio._storage._database import Database
-from studio._storage._models import AssistantMessageModel, ProjectModel
 from studio._studio import DEMO_SCREENPLAY, Studio
 from studio.assistant import (
     DEFAULT_CONTEXT_TOKENS,
@@ -26,6 +23,9 @@ from studio.assistant import (
     estimate_message_tokens,
 )
 from studio.assistant._assist import project_brief
+from studio.project._importer import import_file
+from studio.storage._database import Database
+from studio.storage._models import AssistantMessageModel, ProjectModel
 from tests.assistant.conftest import TEST_TIMEOUTS, llm_settings, run_cli
 from tests.assistant.fake_openai import FakeOpenAI
 from tests.assistant.test_errors import SHORT

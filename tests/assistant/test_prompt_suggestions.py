@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from studio import NotFoundError
-from studio._pipeline import prepare_episode
-from studio._storage._models import CharacterModel, QualityFeedbackModel, SegmentModel
 from studio._studio import Studio
 from studio.assistant import (
     EchoBrain,
@@ -19,6 +17,8 @@ from studio.assistant import (
     StaleProposalError,
 )
 from studio.assistant._prompting import find_segment_id
+from studio.render._pipeline import prepare_episode
+from studio.storage._models import CharacterModel, QualityFeedbackModel, SegmentModel
 from tests.assistant.conftest import run_cli
 from tests.assistant.fake_openai import FakeOpenAI
 

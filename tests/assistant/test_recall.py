@@ -14,8 +14,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from studio._pipeline import prepare_episode
-from studio._storage._models import QualityFeedbackModel
 from studio._studio import Studio
 from studio.assistant import (
     AssistantOfflineError,
@@ -26,6 +24,8 @@ from studio.assistant import (
     recall_items,
 )
 from studio.assistant._prompting import find_segment_id
+from studio.render._pipeline import prepare_episode
+from studio.storage._models import QualityFeedbackModel
 from tests.assistant.conftest import TEST_TIMEOUTS, run_cli
 from tests.assistant.fake_openai import FakeOpenAI
 

@@ -231,10 +231,10 @@ def _wait_for_exit(pid: int, timeout: float) -> None:
 def _check_the_database(home: Path) -> None:
     from sqlalchemy import select
 
-    from studio._job_records import JobStatus
-    from studio._jobs import list_jobs
-    from studio._storage._models import QualityFeedbackModel
-    from studio._views import list_characters, scene_detail
+    from studio.jobs._records import JobStatus
+    from studio.jobs._store import list_jobs
+    from studio.project._views import list_characters, scene_detail
+    from studio.storage._models import QualityFeedbackModel
 
     # The render ran as a queue job, on a `studio worker --once` that exits once the queue is empty.
     record = json.loads((home / "renders" / "dashboard" / "worker.json").read_text(encoding="utf-8"))

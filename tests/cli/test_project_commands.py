@@ -102,3 +102,20 @@ def test_a_malformed_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--database-url", "mysql://x", "status"])
     assert result.exit_code == 2
     assert "must be a sqlite:/// or postgresql:// URL" in result.stderr
+
+
+def test_every_command_takes_the_global_options_after_its_name(tmp_path: Path) -> None:
+    # `studio init [HOME]` has an argument of its own called home; --json and --home still work.
+    result = CliRunner().invoke(main, ["init", "--home", str(tmp_path / "a"), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["home"] == str((tmp_path / "a").resolve())
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "b"), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["home"] == str((tmp_path / "b").resolve())
+    for name in main.list_commands(click.Context(main)):
+        command = main.get_command(click.Context(main), name)
+        assert command is not None
+        commands = [command, *getattr(command, "commands", {}).values()]
+        for each in commands:
+            options = {opt for param in each.params for opt in param.opts}
+            assert {"--home", "--database-url", "--json"} <= options, (name, each.name)

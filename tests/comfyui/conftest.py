@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from studio.comfyui import RetryPolicy, Timeouts
+from studio.backends.comfyui import RetryPolicy, Timeouts
 from tests.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer
 
 FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)

@@ -20,9 +20,9 @@ from studio.backends import (
     SegmentRequest,
     create_backend,
 )
-from studio.comfyui import ComfyConnectionError, PreflightError
-from studio.comfyui._backend import ComfyBackend
-from studio.comfyui._pool import ComfyPool
+from studio.backends.comfyui import ComfyConnectionError, PreflightError
+from studio.backends.comfyui._backend import ComfyBackend
+from studio.backends.comfyui._pool import ComfyPool
 from tests.comfyui.conftest import FAST_RETRY, TEST_TIMEOUTS
 from tests.comfyui.fake_comfyui import Behaviour, FakeServer
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from studio.comfyui import (
+from studio.backends.comfyui import (
     AsyncComfyClient,
     ComfyConnectionError,
     ComfyExecutionError,
@@ -25,7 +25,7 @@ from studio.comfyui import (
     Timeouts,
     UnsafePathError,
 )
-from studio.comfyui._messages import (
+from studio.backends.comfyui._messages import (
     Executing,
     Progress,
     Status,

@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from studio._config import load_settings
-from studio._pipeline import render_episode
-from studio._storage._models import SegmentModel
 from studio._studio import DEMO_SCREENPLAY, Studio
 from studio._video import probe
+from studio.render._pipeline import render_episode
+from studio.storage._models import SegmentModel
 from tests.comfyui._nodes import ALL_MODELS
 from tests.comfyui.fake_comfyui import Behaviour, FakeServer
 

@@ -1,14 +1,14 @@
-"""``studio.comfyui.__all__`` lists exactly its public names."""
+"""``studio.backends.comfyui.__all__`` lists exactly its public names."""
 
 from __future__ import annotations
 
-import studio.comfyui
+import studio.backends.comfyui
 
 
 def test_all_matches_the_public_names() -> None:
-    public = {name for name in dir(studio.comfyui) if not name.startswith("_")}
-    assert public == set(studio.comfyui.__all__)
-    assert studio.comfyui.AsyncComfyClient.__module__ == "studio.comfyui"
+    public = {name for name in dir(studio.backends.comfyui) if not name.startswith("_")}
+    assert public == set(studio.backends.comfyui.__all__)
+    assert studio.backends.comfyui.AsyncComfyClient.__module__ == "studio.backends.comfyui"
 
 
 def test_importing_backends_does_not_import_httpx() -> None:

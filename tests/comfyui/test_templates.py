@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.comfyui import PreflightError, TemplateError
-from studio.comfyui._preflight import check_graph, guess_lora_family, preflight
-from studio.comfyui._templates import (
+from studio.backends.comfyui import PreflightError, TemplateError
+from studio.backends.comfyui._preflight import check_graph, guess_lora_family, preflight
+from studio.backends.comfyui._templates import (
     DEFAULT_TEMPLATE,
     apply_bindings,
     list_templates,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from studio.comfyui import WorkflowImportError
-from studio.comfyui._preflight import preflight
-from studio.comfyui._uiformat import convert_workflow, is_api_format, propose_template
+from studio.backends.comfyui import WorkflowImportError
+from studio.backends.comfyui._preflight import preflight
+from studio.backends.comfyui._uiformat import convert_workflow, is_api_format, propose_template
 from tests.comfyui._nodes import build_object_info
 
 REFERENCE = Path("/work/shared/reference/comfyui-templates")

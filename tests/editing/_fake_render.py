@@ -2,7 +2,7 @@
 
 Tests of panels and read models need rendered data but not the 15 s it takes to render;
 the shapes (relative paths, the ``scores`` JSON with ``scores``/``seam``/``events``) follow
-``studio._pipeline`` and ``studio._check``.
+``studio.render._pipeline`` and ``studio.render._check``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 from sqlalchemy import select
 
-from studio._storage._models import EpisodeModel, SceneModel, SegmentModel
 from studio._studio import Studio
+from studio.storage._models import EpisodeModel, SceneModel, SegmentModel
 
 FAKE_VIDEO = b"\x00\x00\x00\x18ftypmp42fake video bytes"
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from studio import NotFoundError, ScreenplayError
 from studio._config import Settings
-from studio._editing import (
+from studio._studio import Studio
+from studio.project._editing import (
     EditError,
     create_character,
     delete_character,
@@ -18,9 +19,8 @@ from studio._editing import (
     update_character,
     update_scene,
 )
-from studio._storage._models import CharacterModel, QualityFeedbackModel, SceneModel, SegmentModel
-from studio._studio import Studio
-from studio._views import list_characters, scene_detail
+from studio.project._views import list_characters, scene_detail
+from studio.storage._models import CharacterModel, QualityFeedbackModel, SceneModel, SegmentModel
 from tests.editing._fake_render import fake_render, png
 
 

@@ -13,12 +13,18 @@ from typing import Any
 
 import pytest
 
-from studio import _renders
 from studio._config import Settings, load_settings
-from studio._job_records import JobStatus
-from studio._jobs import claim_next, database_now, enqueue, get_job
-from studio._renders import dashboard_worker, ensure_worker, resume_waiting_jobs, retry_render, start_render
 from studio._studio import Studio
+from studio.jobs import _dashboard as _renders
+from studio.jobs._dashboard import (
+    dashboard_worker,
+    ensure_worker,
+    resume_waiting_jobs,
+    retry_render,
+    start_render,
+)
+from studio.jobs._records import JobStatus
+from studio.jobs._store import claim_next, database_now, enqueue, get_job
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from studio import NotFoundError
 from studio._config import Settings
 from studio._studio import Studio
-from studio._views import (
+from studio.project._views import (
     episode_progress,
     list_episodes,
     list_projects,

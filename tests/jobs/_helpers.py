@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from studio._cli import main
 from studio._config import Settings
-from studio._storage._database import Database, open_database
+from studio.storage._database import Database, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0

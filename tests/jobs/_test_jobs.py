@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import threading
 
-from studio._job_records import JobCancelled
-from studio._job_runners import JobContext, register_job_type
+from studio.jobs._records import JobCancelled
+from studio.jobs._runners import JobContext, register_job_type
 
 # How long a step of a "steps" job or one wait of a "hang_first" job lasts.
 STEP_SECONDS = 0.02
@@ -58,7 +58,7 @@ def steps(context: JobContext) -> None:
 def watch_cancel(context: JobContext) -> None:
     """Sees the cancel flag in the database itself, as a render's notebook kernel does,
     possibly long before the worker's next heartbeat."""
-    from studio._jobs import is_cancel_requested
+    from studio.jobs._store import is_cancel_requested
 
     idle = threading.Event()
     while not is_cancel_requested(context.database, context.job_id):

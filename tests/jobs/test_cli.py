@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from studio._cli import main
 from studio._config import Settings
-from studio._enqueue import enqueue_renders, format_episodes, parse_episodes
-from studio._job_records import InvalidJobError, JobStatus
-from studio._jobs import claim_next, enqueue, fail, get_job
-from studio._storage._database import Database
 from studio._studio import Studio
+from studio.jobs._enqueue import enqueue_renders, format_episodes, parse_episodes
+from studio.jobs._records import InvalidJobError, JobStatus
+from studio.jobs._store import claim_next, enqueue, fail, get_job
+from studio.storage._database import Database
 
 
 def run(settings: Settings, *args: str) -> tuple[int, str, str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from studio._config import Settings
-from studio._job_records import JobStatus
-from studio._jobs import enqueue, get_job, list_jobs
+from studio.jobs._records import JobStatus
+from studio.jobs._store import enqueue, get_job, list_jobs
 from tests.jobs._helpers import LEASE, Workers, lines, open_db, run_cli, wait_for
 
 

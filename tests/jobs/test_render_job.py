@@ -15,10 +15,10 @@ from collections.abc import Callable
 import pytest
 
 from studio._config import Settings, load_settings
-from studio._enqueue import enqueue_renders
-from studio._job_records import JobStatus
-from studio._jobs import get_job, request_cancel
 from studio._studio import Studio
+from studio.jobs._enqueue import enqueue_renders
+from studio.jobs._records import JobStatus
+from studio.jobs._store import get_job, request_cancel
 from tests.jobs._helpers import Workers, open_db, run_cli, wait_for
 
 pytestmark = [pytest.mark.slow]

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from studio._job_records import (
+from studio.jobs._records import (
     ClaimedJob,
     InvalidJobError,
     JobNotFoundError,
     JobStateError,
     JobStatus,
 )
-from studio._jobs import (
+from studio.jobs._store import (
     claim_next,
     database_now,
     enqueue,
@@ -29,7 +29,7 @@ from studio._jobs import (
     request_cancel,
     retry,
 )
-from studio._storage._database import Database
+from studio.storage._database import Database
 
 LEASE = 30.0
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from studio._config import Settings
-from studio._job_records import JobStatus
-from studio._job_runners import describe_failure, job_runner, register_job_type
-from studio._jobs import enqueue, get_job, list_jobs, request_cancel
-from studio._storage._database import Database
-from studio._worker import Worker, WorkerState
+from studio.jobs._records import JobStatus
+from studio.jobs._runners import describe_failure, job_runner, register_job_type
+from studio.jobs._store import enqueue, get_job, list_jobs, request_cancel
+from studio.jobs._worker import Worker, WorkerState
+from studio.storage._database import Database
 from tests.jobs import _test_jobs  # noqa: F401 - registers the test job types
 from tests.jobs._helpers import DEADLINE, lines, wait_for
 

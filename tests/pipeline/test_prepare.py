@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from studio import NotFoundError, RenderError
-from studio._compose import CharacterState, PromptInputs, compose_negative, compose_prompt
 from studio._config import Settings
-from studio._memory import learned_elements
-from studio._pipeline import prepare_episode
-from studio._plan import plan_segments
-from studio._storage._models import CharacterSceneMemoryModel, QualityFeedbackModel, SceneModel, SegmentModel
 from studio._studio import DEMO_SCREENPLAY, Studio
+from studio.render._compose import CharacterState, PromptInputs, compose_negative, compose_prompt
+from studio.render._memory import learned_elements
+from studio.render._pipeline import prepare_episode
+from studio.render._plan import plan_segments
+from studio.storage._models import CharacterSceneMemoryModel, QualityFeedbackModel, SceneModel, SegmentModel
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_memory_carries_outfits_for_characters_who_have_not_exited(studio: Studi
         ).all()
     assert 1 in carried
     # Prior context: the previous scene's plot summary.
-    from studio._storage._models import StoryStateMemoryModel
+    from studio.storage._models import StoryStateMemoryModel
 
     with studio.database.session() as session:
         story = session.scalars(
@@ -240,3 +240,32 @@ def test_an_accepted_assistant_prompt_survives_preparation(studio: Studio) -> No
         row = session.get(SegmentModel, segment_id)
         assert row is not None
         assert (row.motion_prompt, row.negative_prompt) == ("a better prompt", "worse things")
+
+
+def test_the_backends_own_segment_limit_reaches_planning(settings: Settings, tmp_path: Path) -> None:
+    from studio.backends.comfyui import ComfyBackend
+
+    screenplay = tmp_path / "long.yaml"
+    screenplay.write_text(
+        "title: Long Take\n"
+        "characters: [{name: Ann}]\n"
+        "episodes:\n"
+        "  - number: 1\n"
+        "    scenes:\n"
+        "      - {number: 1, description: Ann walks along the pier., location: pier, duration: 20,"
+        " characters: [Ann]}\n"
+    )
+    # ltxv_i2v declares 10-second segments; the animatic's limit is 4 seconds.
+    backend = ComfyBackend(["http://127.0.0.1:9"], home=settings.home, template="ltxv_i2v")
+    assert backend.segment_limit({}) == 10.0
+    with Studio.open(settings=settings, upgrade=True) as studio:
+        studio.import_file(screenplay)
+        prepare_episode(studio, episode=1, backend=backend)
+        with studio.database.session() as session:
+            assert session.scalar(select(SceneModel.total_segments)) == 2
+            assert len(session.scalars(select(SegmentModel)).all()) == 2
+        prepare_episode(studio, episode=1)  # the animatic plans the same scene in 4-second pieces
+        with studio.database.session() as session:
+            assert session.scalar(select(SceneModel.total_segments)) == 5
+    # A template named for one render overrides the backend's default.
+    assert backend.segment_limit({"template": "wan22_i2v"}) == 5.0

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from studio._config import Settings
-from studio._pipeline import RenderCancelled, render_episode
-from studio._storage._models import QualityFeedbackModel, SceneModel, SegmentModel
 from studio._studio import Studio
 from studio._video import VideoWriter, iter_frames, probe
 from studio.backends import SegmentRequest, SegmentResult
 from studio.backends._animatic import AnimaticBackend
+from studio.render._pipeline import RenderCancelled, render_episode
+from studio.storage._models import QualityFeedbackModel, SceneModel, SegmentModel
 
 DEMO_FRAMES = (6 + 5 + 7) * 24
 TRANSITION_FRAMES = 2 * 12  # scene 1 fades and scene 2 dissolves into the next, 0.5 s each

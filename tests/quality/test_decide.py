@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from studio import ConfigurationError
-from studio._check import thresholds_for
 from studio.quality import Decision, QualityThresholds, RetryChanges, analyze_video, decide
+from studio.render._check import thresholds_for
 
 
 def test_clean_clip_passes(clean_clip: Path) -> None:

@@ -1,4 +1,4 @@
-"""studio._stitch: scenes by stream copy, episodes with transitions, and their errors."""
+"""studio.render._stitch: scenes by stream copy, episodes with transitions, and their errors."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from studio._exceptions import RenderError
-from studio._stitch import SceneClip, StitchError, stitch_episode, stitch_scene
 from studio._video import EncoderSettings, VideoWriter, iter_frames, probe
 from studio.backends import CharacterInShot, SceneContext, SegmentRequest
 from studio.backends._animatic import render_segment
+from studio.render._stitch import SceneClip, StitchError, stitch_episode, stitch_scene
 
 W, H, FPS = 128, 96, 12
 

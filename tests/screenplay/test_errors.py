@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio import ScreenplayError
-from studio._screenplay import load_screenplay, parse_screenplay
+from studio.project._screenplay import load_screenplay, parse_screenplay
 
 GOOD = """\
 title: Show

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from studio import ScreenplayError
 from studio._config import Settings
-from studio._screenplay import load_screenplay
-from studio._storage._models import (
+from studio._studio import DEMO_SCREENPLAY, Studio
+from studio.project._screenplay import load_screenplay
+from studio.storage._models import (
     CharacterModel,
     CharacterSceneMemoryModel,
     EpisodeModel,
@@ -18,7 +19,6 @@ from studio._storage._models import (
     SegmentModel,
     StoryStateMemoryModel,
 )
-from studio._studio import DEMO_SCREENPLAY, Studio
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_removed_scenes_and_characters_are_deleted(studio: Studio, tmp_path: Pat
     play = load_screenplay(DEMO_SCREENPLAY)
     episode = play.episodes[0].model_copy(update={"scenes": play.episodes[0].scenes[:2]})
     smaller = play.model_copy(update={"episodes": [episode]})
-    from studio._importer import dump_screenplay
+    from studio.project._importer import dump_screenplay
 
     path = tmp_path / "show.yaml"
     path.write_text(dump_screenplay(smaller))

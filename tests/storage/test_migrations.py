@@ -7,9 +7,9 @@ from sqlalchemy import inspect
 
 from studio import SchemaOutdatedError
 from studio._config import Settings
-from studio._storage import _migrations
-from studio._storage._database import Database, open_database
-from studio._storage._models import Base
+from studio.storage import _migrations
+from studio.storage._database import Database, open_database
+from studio.storage._models import Base
 
 EXPECTED_TABLES = {
     "production_jobs",

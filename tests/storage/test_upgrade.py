@@ -25,16 +25,16 @@ from sqlalchemy import MetaData, inspect, select
 
 from studio import SchemaOutdatedError
 from studio._config import Settings, load_settings
-from studio._importer import dump_screenplay, export_screenplay, import_file
-from studio._storage import _migrations
-from studio._storage._database import Database, open_database
-from studio._storage._models import (
+from studio._studio import DEMO_SCREENPLAY
+from studio.project._importer import dump_screenplay, export_screenplay, import_file
+from studio.storage import _migrations
+from studio.storage._database import Database, open_database
+from studio.storage._models import (
     AssistantConversationModel,
     AssistantMessageModel,
     QualityFeedbackModel,
     SegmentModel,
 )
-from studio._studio import DEMO_SCREENPLAY
 
 ASSETS = Path(__file__).parent / "upgrade_assets"
 FIRST_REVISION = "v0.1.0.a"
@@ -49,8 +49,8 @@ def populate_first_schema(database: Database, home: Path) -> None:
     Uses today's ORM on the old schema, so only tables and columns that already existed
     at v0.1.0.a may be touched (the importer and planner touch nothing newer).
     """
-    from studio._pipeline import prepare_episode
     from studio._studio import Studio
+    from studio.render._pipeline import prepare_episode
 
     import_file(database, DEMO_SCREENPLAY, home=home)
     studio = Studio(load_settings(home=home, database_url=database.url, environ={}), database)

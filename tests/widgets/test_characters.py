@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from studio._studio import Studio
-from studio._views import list_characters
+from studio.project._views import list_characters
 from tests.editing._fake_render import png
 from widgets import CharacterPanel
 from widgets._characters import NEW

@@ -22,7 +22,7 @@ def test_all_lists_the_panels_and_they_present_themselves_as_widgets() -> None:
 
 def test_studio_never_imports_ipywidgets() -> None:
     code = (
-        "import sys, studio, studio._editing, studio._views, studio._renders, studio._cli._apps;"
+        "import sys, studio, studio.project._editing, studio.project._views, studio.jobs._dashboard, studio._cli._apps;"
         "bad = [m for m in ('ipywidgets', 'IPython', 'widgets') if m in sys.modules];"
         "sys.exit(f'imported {bad}' if bad else 0)"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from studio._storage._models import QualityFeedbackModel
 from studio._studio import Studio
+from studio.storage._models import QualityFeedbackModel
 from tests.editing._fake_render import fake_render
 from widgets import QualityPanel
 

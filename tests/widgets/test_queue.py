@@ -1,6 +1,6 @@
 """QueuePanel: renders are queue jobs run by a dashboard worker; progress, cancel, retry, play.
 
-No real worker runs here: ``studio._renders._spawn`` is replaced by a process that
+No real worker runs here: ``studio.jobs._dashboard._spawn`` is replaced by a process that
 stays alive until the test lets it go, so the panel sees a live dashboard worker, and
 the tests move jobs through the queue themselves (claim, finish, fail) as a worker
 would. tests/editing/test_renders.py runs real workers.
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from studio._config import Settings
-from studio._job_records import JobStatus
-from studio._jobs import claim_next, enqueue, fail, finish, get_job, list_jobs
 from studio._studio import Studio
+from studio.jobs._records import JobStatus
+from studio.jobs._store import claim_next, enqueue, fail, finish, get_job, list_jobs
 from tests.editing._fake_render import FAKE_VIDEO, fake_render
 from widgets import QueuePanel
 
@@ -48,7 +48,7 @@ class FakeWorkers:
 @pytest.fixture
 def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorkers]:
     fakes = FakeWorkers()
-    monkeypatch.setattr("studio._renders._spawn", fakes.spawn)
+    monkeypatch.setattr("studio.jobs._dashboard._spawn", fakes.spawn)
     yield fakes
     fakes.exit_all()
 
@@ -230,7 +230,7 @@ def test_a_worker_that_cannot_start_is_a_readable_error(
     def spawn(_settings: Settings, _log: Path) -> subprocess.Popen[bytes]:
         raise PermissionError("permission denied: python")
 
-    monkeypatch.setattr("studio._renders._spawn", spawn)
+    monkeypatch.setattr("studio.jobs._dashboard._spawn", spawn)
     panel = QueuePanel(studio, auto_refresh=False)
     panel.render_button.click()
     assert panel.feedback.last_level == "error"

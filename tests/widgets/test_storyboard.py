@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio._studio import Studio
-from studio._views import scene_detail
+from studio.project._views import scene_detail
 from tests.editing._fake_render import FAKE_VIDEO, fake_render, png
 from widgets import StoryboardPanel
 

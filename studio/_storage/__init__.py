@@ -1,1 +1,0 @@
-"""Storage: the ORM models, the database handle and its migrations."""

@@ -1,0 +1,687 @@
+"""The async ComfyUI client: one server, HTTP through httpx, events through one WebSocket.
+
+Protocol rules (comfyui-api.md §15) this client follows:
+
+- one stable ``client_id`` per client; the WebSocket is connected *before* any POST;
+- every prompt is posted with our own ``prompt_id`` so its events can be matched even
+  when they arrive before the POST returns, and so an ambiguous POST can be checked in
+  ``/queue`` instead of being posted twice;
+- ``node_errors`` on a 200 is an error (the queued job is cancelled), a 400 becomes a
+  :class:`ComfyValidationError` naming each failing node and input;
+- terminal events are ``execution_success``/``execution_error``/``execution_interrupted``;
+  after a reconnect, or a silent WebSocket, ``/queue`` and ``/history`` say what happened;
+- every call has a timeout from :class:`Timeouts`; connection errors are retried with
+  backoff (:class:`RetryPolicy`) and then raised as :class:`ComfyConnectionError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import websockets
+from websockets.asyncio.client import connect as ws_connect_default
+
+from studio.backends.comfyui._exceptions import (
+    ComfyConnectionError,
+    ComfyError,
+    ComfyInterruptedError,
+    ComfyJobLostError,
+    ComfyProtocolError,
+    ComfyTimeoutError,
+)
+from studio.backends.comfyui._files import safe_join
+from studio.backends.comfyui._messages import (
+    Executed,
+    Executing,
+    ExecutionCached,
+    ExecutionError,
+    ExecutionInterrupted,
+    ExecutionStart,
+    ExecutionSuccess,
+    HistoryEntry,
+    OutputFile,
+    Progress,
+    Status,
+    WsEvent,
+    execution_error,
+    output_files,
+    parse_history_entry,
+    parse_ws_message,
+    terminal_error,
+    validation_error,
+)
+from studio.backends.comfyui._timeouts import DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUTS, RetryPolicy, Timeouts
+
+__all__ = [
+    "AsyncComfyClient",
+    "ClientState",
+    "QueueState",
+    "RunProgress",
+    "RunResult",
+    "UploadedImage",
+]
+
+logger = logging.getLogger("studio.backends.comfyui")
+
+WS_MAX_FRAME = 64 * 1024 * 1024
+_RETRY_STATUS = {502, 503, 504}
+
+
+class ClientState(enum.Enum):
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+class WsConnection(Protocol):
+    """The part of a WebSocket connection the client uses (``websockets`` fits it)."""
+
+    async def recv(self) -> str | bytes: ...
+    async def close(self) -> None: ...
+
+
+WsConnect = Callable[[str, float | None], Awaitable[WsConnection]]
+
+
+async def _default_ws_connect(url: str, timeout: float | None) -> WsConnection:
+    return await ws_connect_default(
+        url, open_timeout=timeout, max_size=WS_MAX_FRAME, ping_interval=20, ping_timeout=20,
+        close_timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
+class UploadedImage:
+    """Where the server stored an upload; ``reference`` is the value for LoadImage."""
+
+    name: str
+    subfolder: str
+    type: str
+
+    @property
+    def reference(self) -> str:
+        path = f"{self.subfolder}/{self.name}" if self.subfolder else self.name
+        return path if self.type == "input" else f"{path} [{self.type}]"
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """``GET /queue``: running ids, and pending ids in run order (sorted by number)."""
+
+    running: tuple[str, ...]
+    pending: tuple[str, ...]
+
+    def __contains__(self, prompt_id: object) -> bool:
+        return prompt_id in self.running or prompt_id in self.pending
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """A step of progress inside one job (a ``progress`` message)."""
+
+    prompt_id: str
+    node: str | None
+    value: int
+    max: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished job: its outputs as ComfyUI reported them."""
+
+    prompt_id: str
+    server: str
+    outputs: Mapping[str, Mapping[str, Any]]
+    cached_nodes: tuple[str, ...] = ()
+    from_history: bool = False
+
+    @property
+    def files(self) -> list[OutputFile]:
+        return output_files(self.outputs)
+
+    def files_of(self, node_id: str) -> list[OutputFile]:
+        return [f for f in self.files if f.node_id == node_id]
+
+
+class _Reconnected:
+    """Put in waiters' queues: events may have been missed, ask /history."""
+
+
+@dataclass
+class _ServerGone:
+    error: ComfyConnectionError
+
+
+@dataclass
+class _Waiter:
+    queue: asyncio.Queue[WsEvent | _Reconnected | _ServerGone] = field(
+        default_factory=asyncio.Queue
+    )
+
+
+class AsyncComfyClient:
+    """Talks to one ComfyUI server.
+
+    Use as ``async with AsyncComfyClient("http://gpu1:8188") as client: ...``.
+
+    Args:
+        base_url: The server, e.g. ``http://gpu1:8188`` (a path prefix is kept).
+        client_id: The stable WebSocket id; a random one when omitted.
+        timeouts: Per-phase limits.
+        retry: How connection errors are retried.
+        transport: An httpx transport (tests inject one); the default opens sockets.
+        ws_connect: ``async (url, timeout) -> connection`` (tests inject one).
+        on_status: Called with ``queue_remaining`` on every ``status`` message.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ws_connect: WsConnect | None = None,
+        on_status: Callable[[int], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id or uuid.uuid4().hex
+        self.timeouts = timeouts
+        self.retry = retry
+        self.queue_remaining: int | None = None
+        self._on_status = on_status
+        self._ws_connect = ws_connect or _default_ws_connect
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read,
+                                  write=timeouts.read, pool=timeouts.connect),
+        )
+        self._state = ClientState.UNOPENED
+        self._ws: WsConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ws_lock = asyncio.Lock()
+        self._waiters: dict[str, _Waiter] = {}
+
+    def __repr__(self) -> str:
+        return f"<AsyncComfyClient {self.base_url} {self._state.name}>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncComfyClient:
+        self._check_usable()
+        self._state = ClientState.OPENED
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the WebSocket and the HTTP connections. Idempotent."""
+        if self._state is ClientState.CLOSED:
+            return
+        self._state = ClientState.CLOSED
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        await self._close_ws()
+        await self._http.aclose()
+
+    def _check_usable(self) -> None:
+        if self._state is ClientState.CLOSED:
+            raise RuntimeError(f"The ComfyUI client for {self.base_url} is closed; "
+                               "create a new AsyncComfyClient.")
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        files: Any = None,
+        data: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """Send one request with retries; translate httpx errors to ComfyErrors.
+
+        Non-idempotent requests are retried only when the connection never opened.
+        """
+        self._check_usable()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._http.request(method, path, json=json, params=params,
+                                                    files=files, data=data)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                failure: Exception = error
+            except httpx.TimeoutException as error:
+                if not idempotent or attempt >= self.retry.attempts:
+                    raise ComfyTimeoutError(
+                        f"{self.base_url} did not answer {method} {path} within "
+                        f"{self.timeouts.read} s", server=self.base_url, phase="read",
+                    ) from error
+                failure = error
+            except httpx.TransportError as error:
+                if not idempotent:
+                    raise ComfyConnectionError(
+                        f"connection to {self.base_url} failed during {method} {path}: {error}",
+                        server=self.base_url,
+                    ) from error
+                failure = error
+            else:
+                if response.status_code not in _RETRY_STATUS or attempt >= self.retry.attempts:
+                    return response
+                failure = ComfyConnectionError(f"HTTP {response.status_code}",
+                                               server=self.base_url)
+            if attempt >= self.retry.attempts:
+                raise ComfyConnectionError(
+                    f"cannot reach ComfyUI at {self.base_url} ({method} {path} failed "
+                    f"{attempt} times: {failure or type(failure).__name__}); is the server "
+                    "running and is COMFYUI_URLS right?", server=self.base_url,
+                ) from failure
+            await asyncio.sleep(self.retry.delay(attempt))
+
+    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = await self._request("GET", path, params=params)
+        return self._json(response, f"GET {path}")
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        if response.status_code != 200:
+            raise ComfyProtocolError(
+                f"{what} on {self.base_url} returned HTTP {response.status_code}: "
+                f"{response.text[:200]}", server=self.base_url)
+        try:
+            return response.json()
+        except ValueError as error:
+            raise ComfyProtocolError(f"{what} on {self.base_url} returned non-JSON",
+                                     server=self.base_url) from error
+
+    async def system_stats(self) -> dict[str, Any]:
+        """``GET /system_stats`` (the health check)."""
+        result: dict[str, Any] = await self._get_json("/system_stats")
+        return result
+
+    async def object_info(self, node_class: str | None = None) -> dict[str, Any]:
+        """``GET /object_info`` (all node schemas) or one class (``{}`` if unknown)."""
+        path = "/object_info" if node_class is None else f"/object_info/{node_class}"
+        result: dict[str, Any] = await self._get_json(path)
+        return result
+
+    async def models(self, folder: str) -> list[str] | None:
+        """Files in a model folder (``GET /models/{folder}``); ``None`` for an unknown one."""
+        response = await self._request("GET", f"/models/{folder}")
+        if response.status_code == 404:
+            return None
+        return list(self._json(response, f"GET /models/{folder}"))
+
+    async def queue(self) -> QueueState:
+        """``GET /queue``, pending sorted by ``number`` (the server sends heap order)."""
+        body = await self._get_json("/queue")
+        try:
+            running = tuple(str(item[1]) for item in body.get("queue_running", ()))
+            pending = sorted(body.get("queue_pending", ()), key=lambda item: float(item[0]))
+        except (AttributeError, IndexError, TypeError, ValueError) as error:
+            raise ComfyProtocolError(f"unreadable /queue from {self.base_url}",
+                                     server=self.base_url) from error
+        return QueueState(running, tuple(str(item[1]) for item in pending))
+
+    async def queue_size(self) -> int:
+        """``GET /prompt``: running + pending jobs, everyone's."""
+        body = await self._get_json("/prompt")
+        return int((body.get("exec_info") or {}).get("queue_remaining", 0))
+
+    async def history(self, prompt_id: str) -> HistoryEntry | None:
+        """One history entry; ``None`` while the job is pending, running or unknown."""
+        return parse_history_entry(prompt_id, await self._get_json(f"/history/{prompt_id}"))
+
+    async def free(self, *, unload_models: bool = True, free_memory: bool = True) -> None:
+        """``POST /free``: unload models between model families."""
+        response = await self._request(
+            "POST", "/free", json={"unload_models": unload_models, "free_memory": free_memory})
+        if response.status_code != 200:
+            raise ComfyProtocolError(f"POST /free on {self.base_url} returned HTTP "
+                                     f"{response.status_code}", server=self.base_url)
+
+    async def cancel(self, prompt_id: str) -> None:
+        """Remove the job from the queue and interrupt it if it is running."""
+        await self._request("POST", "/queue", json={"delete": [prompt_id]})
+        await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+
+    async def upload_image(
+        self,
+        content: bytes | Path,
+        *,
+        name: str,
+        subfolder: str = "",
+        type: str = "input",
+        overwrite: bool = False,
+    ) -> UploadedImage:
+        """``POST /upload/image``; use the returned name (the server may rename).
+
+        Raises:
+            ComfyProtocolError: the server refused the upload.
+        """
+        data = content.read_bytes() if isinstance(content, Path) else content
+        form = {"type": type, "subfolder": subfolder, "overwrite": "true" if overwrite else "false"}
+        response = await self._request(
+            "POST", "/upload/image", files={"image": (name, data, "image/png")}, data=form)
+        body = self._json(response, "POST /upload/image")
+        try:
+            return UploadedImage(str(body["name"]), str(body.get("subfolder", "")),
+                                 str(body.get("type", type)))
+        except (KeyError, TypeError) as error:
+            raise ComfyProtocolError(f"unreadable upload answer from {self.base_url}",
+                                     server=self.base_url) from error
+
+    async def view(self, file: OutputFile) -> bytes:
+        """Fetch one output through ``GET /view``."""
+        response = await self._request("GET", "/view", params=_view_params(file))
+        if response.status_code != 200:
+            raise ComfyProtocolError(
+                f"GET /view {file.subfolder}/{file.filename} on {self.base_url} returned HTTP "
+                f"{response.status_code}", server=self.base_url)
+        return response.content
+
+    async def download(self, file: OutputFile, root: Path, *, name: str | None = None) -> Path:
+        """Save one output under ``root`` and return its path.
+
+        The path is ``root/<subfolder>/<filename>`` as the server named it, or
+        ``root/<name>`` when ``name`` is given; either way it never leaves ``root``.
+
+        Raises:
+            UnsafePathError: the server-supplied names would escape ``root``.
+        """
+        if name is None:
+            target = safe_join(root, file.subfolder, file.filename, server=self.base_url)
+        else:
+            target = safe_join(root, "", name, server=self.base_url)
+        content = await self.view(file)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(content)
+        partial.replace(target)
+        return target
+
+    # -- WebSocket -------------------------------------------------------------------------
+
+    @property
+    def ws_url(self) -> str:
+        scheme, rest = self.base_url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws?clientId={self.client_id}"
+
+    async def connect(self) -> None:
+        """Open the WebSocket now (``submit`` does it on demand)."""
+        self._check_usable()
+        async with self._ws_lock:
+            if self._reader is not None and not self._reader.done():
+                return
+            self._ws = await self._open_ws()
+            self._reader = asyncio.create_task(self._read_loop(), name=f"comfy-ws {self.base_url}")
+
+    async def _open_ws(self) -> WsConnection:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                ws = await self._ws_connect(self.ws_url, self.timeouts.connect)
+                first = await asyncio.wait_for(ws.recv(), self.timeouts.connect)
+            except (OSError, TimeoutError, websockets.WebSocketException) as error:
+                if attempt >= self.retry.attempts:
+                    raise ComfyConnectionError(
+                        f"cannot open the WebSocket of ComfyUI at {self.base_url} "
+                        f"({type(error).__name__}: {error}); is the server running?",
+                        server=self.base_url) from error
+                await asyncio.sleep(self.retry.delay(attempt))
+                continue
+            if isinstance(first, str):
+                self._handle(parse_ws_message(first))
+            return ws
+
+    async def _close_ws(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    async def _read_loop(self) -> None:
+        while True:
+            ws = self._ws
+            assert ws is not None
+            try:
+                while True:
+                    frame = await ws.recv()
+                    if isinstance(frame, str):
+                        try:
+                            self._handle(parse_ws_message(frame))
+                        except ComfyProtocolError:
+                            logger.warning("ignored an unreadable message from %s", self.base_url)
+            except (OSError, websockets.WebSocketException) as error:
+                logger.info("WebSocket to %s dropped: %s", self.base_url, error)
+            await self._close_ws()
+            try:
+                self._ws = await self._open_ws()
+            except ComfyConnectionError as error:
+                for waiter in self._waiters.values():
+                    waiter.queue.put_nowait(_ServerGone(error))
+                return
+            for waiter in self._waiters.values():
+                waiter.queue.put_nowait(_Reconnected())
+
+    def _handle(self, event: WsEvent) -> None:
+        if isinstance(event, Status):
+            self.queue_remaining = event.queue_remaining
+            if self._on_status is not None:
+                self._on_status(event.queue_remaining)
+            return
+        if event.prompt_id is not None and event.prompt_id in self._waiters:
+            self._waiters[event.prompt_id].queue.put_nowait(event)
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        graph: Mapping[str, Any],
+        *,
+        prompt_id: str | None = None,
+        extra_data: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Queue an API-format graph and return its prompt id (ours).
+
+        Events for the job are buffered from before the POST until :meth:`wait`.
+
+        Raises:
+            ComfyValidationError: HTTP 400, or ``node_errors`` on a 200 (job cancelled).
+            ComfyConnectionError: the server cannot be reached.
+        """
+        await self.connect()
+        pid = prompt_id or str(uuid.uuid4())
+        self._waiters[pid] = _Waiter()
+        body = {"prompt": graph, "client_id": self.client_id, "prompt_id": pid,
+                "extra_data": dict(extra_data or {})}
+        try:
+            response = await self._post_prompt(body, pid)
+            if response is None:  # the POST was ambiguous and the job is known: submitted
+                return pid
+            if response.status_code == 400:
+                raise validation_error(_maybe_json(response), server=self.base_url,
+                                       status_code=400, prompt_id=pid)
+            answer = self._json(response, "POST /prompt")
+            if answer.get("node_errors"):
+                with contextlib.suppress(ComfyError):
+                    await self.cancel(pid)
+                raise validation_error(answer, server=self.base_url, status_code=200,
+                                       prompt_id=pid)
+        except BaseException:
+            self._waiters.pop(pid, None)
+            raise
+        return pid
+
+    async def _post_prompt(self, body: dict[str, Any], pid: str) -> httpx.Response | None:
+        try:
+            return await self._request("POST", "/prompt", json=body, idempotent=False)
+        except ComfyConnectionError as error:
+            # The request may have arrived. Our prompt_id makes that checkable.
+            try:
+                if pid in await self.queue() or await self.history(pid) is not None:
+                    return None
+            except ComfyError:
+                raise error from None
+            raise
+
+    async def wait(
+        self,
+        prompt_id: str,
+        *,
+        on_progress: Callable[[RunProgress], None] | None = None,
+    ) -> RunResult:
+        """Wait for a submitted job's terminal event and return its outputs.
+
+        Raises:
+            ComfyExecutionError: a node failed.
+            ComfyInterruptedError: the job was interrupted or cancelled.
+            ComfyJobLostError: the server no longer knows the job (restart).
+            ComfyConnectionError: the server went away and did not come back.
+            ComfyTimeoutError: ``queue_wait`` or ``total`` ran out (the job is cancelled).
+        """
+        waiter = self._waiters.get(prompt_id)
+        if waiter is None:
+            raise RuntimeError(f"prompt {prompt_id} was not submitted by this client")
+        try:
+            return await self._wait(prompt_id, waiter, on_progress)
+        finally:
+            self._waiters.pop(prompt_id, None)
+
+    async def _wait(
+        self,
+        pid: str,
+        waiter: _Waiter,
+        on_progress: Callable[[RunProgress], None] | None,
+    ) -> RunResult:
+        t0 = time.monotonic()
+        started = False
+        cached: tuple[str, ...] = ()
+        outputs: dict[str, Mapping[str, Any]] = {}
+        while True:
+            elapsed = time.monotonic() - t0
+            limit = self._next_limit(elapsed, started)
+            try:
+                item = await asyncio.wait_for(waiter.queue.get(), limit)
+            except TimeoutError:
+                item = None
+            if item is None or isinstance(item, _Reconnected):
+                result = await self._check_job(pid, started, time.monotonic() - t0)
+                if result is not None:
+                    return result
+                continue
+            if isinstance(item, _ServerGone):
+                raise ComfyConnectionError(f"lost ComfyUI at {self.base_url} while job {pid} "
+                                           "was running", server=self.base_url,
+                                           prompt_id=pid) from item.error
+            if isinstance(item, ExecutionStart | Executing):
+                started = True
+            elif isinstance(item, ExecutionCached):
+                started, cached = True, item.nodes
+            elif isinstance(item, Progress):
+                if on_progress is not None:
+                    on_progress(RunProgress(pid, item.node, item.value, item.max))
+            elif isinstance(item, Executed):
+                outputs[item.node] = item.output
+            elif isinstance(item, ExecutionSuccess):
+                if not outputs:
+                    entry = await self.history(pid)
+                    if entry is not None:
+                        return RunResult(pid, self.base_url, entry.outputs, cached, True)
+                return RunResult(pid, self.base_url, outputs, cached)
+            elif isinstance(item, ExecutionError):
+                raise execution_error(item, server=self.base_url)
+            elif isinstance(item, ExecutionInterrupted):
+                raise ComfyInterruptedError(
+                    f"job {pid} on {self.base_url} was interrupted in node {item.node_id} "
+                    f"({item.node_type})", server=self.base_url, prompt_id=pid,
+                    node_id=item.node_id)
+
+    def _next_limit(self, elapsed: float, started: bool) -> float | None:
+        limits = [self.timeouts.ws_idle]
+        if self.timeouts.total is not None:
+            limits.append(max(0.0, self.timeouts.total - elapsed))
+        if not started and self.timeouts.queue_wait is not None:
+            limits.append(max(0.0, self.timeouts.queue_wait - elapsed))
+        present = [x for x in limits if x is not None]
+        return min(present) if present else None
+
+    async def _check_job(self, pid: str, started: bool, elapsed: float) -> RunResult | None:
+        """After silence or a reconnect: finished (result), still alive (None) or lost."""
+        state = await self.queue()
+        if pid not in state:
+            entry = await self.history(pid)
+            if entry is None:
+                raise ComfyJobLostError(
+                    f"ComfyUI at {self.base_url} no longer knows job {pid} (restarted?)",
+                    server=self.base_url, prompt_id=pid)
+            error = terminal_error(entry, server=self.base_url)
+            if error is not None:
+                raise error
+            return RunResult(pid, self.base_url, entry.outputs, from_history=True)
+        if pid in state.running:
+            started = True
+        for phase, limit in (("total", self.timeouts.total),
+                             ("queue_wait", None if started else self.timeouts.queue_wait)):
+            if limit is not None and elapsed >= limit:
+                with contextlib.suppress(ComfyError):
+                    await self.cancel(pid)
+                raise ComfyTimeoutError(
+                    f"job {pid} on {self.base_url} exceeded the {phase} timeout ({limit} s); "
+                    "it was cancelled", server=self.base_url, phase=phase, prompt_id=pid)
+        return None
+
+    async def run(
+        self,
+        graph: Mapping[str, Any],
+        *,
+        prompt_id: str | None = None,
+        on_progress: Callable[[RunProgress], None] | None = None,
+    ) -> RunResult:
+        """Submit and wait: see :meth:`submit` and :meth:`wait`."""
+        pid = await self.submit(graph, prompt_id=prompt_id)
+        return await self.wait(pid, on_progress=on_progress)
+
+    async def events(self, prompt_id: str) -> AsyncIterator[WsEvent]:
+        """Yield a submitted job's raw events up to its terminal one (for tools)."""
+        waiter = self._waiters[prompt_id]
+        try:
+            while True:
+                item = await asyncio.wait_for(waiter.queue.get(), self.timeouts.ws_idle)
+                if isinstance(item, _Reconnected | _ServerGone):
+                    continue
+                yield item
+                if isinstance(item, ExecutionSuccess | ExecutionError | ExecutionInterrupted):
+                    return
+        finally:
+            self._waiters.pop(prompt_id, None)
+
+
+def _view_params(file: OutputFile) -> dict[str, str]:
+    return {"filename": file.filename, "subfolder": file.subfolder, "type": file.type}
+
+
+def _maybe_json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

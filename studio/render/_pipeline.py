@@ -1,0 +1,658 @@
+"""Render an episode: plan, compose, generate, check, retry, propagate, stitch.
+
+``render_episode`` reads as the recipe in DESIGN.md. Every state change is committed
+as it happens, and nothing is marked complete before its file exists and has been
+checked, so a render killed at any moment resumes where it stopped: finished segments
+are kept (one row, one file each) and the rest are generated.
+
+Concurrency: scenes run concurrently, bounded by ``scene_concurrency``; the segments of
+a scene run in order, each starting from the previous segment's lossless last frame. A
+scene reached by a ``fade``, ``dissolve`` or ``wipe`` continues the previous scene's
+picture (its entry keyframe is that scene's exit keyframe), so it waits for it; a scene
+after a ``cut`` is a new shot and starts at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import select
+
+from studio._exceptions import RenderError
+from studio._video import VideoWriter, iter_frames, probe, read_image, write_png
+from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
+from studio.quality import Decision, fit_color_transfer
+from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
+from studio.render._memory import SceneBrief
+from studio.render._prepare import episode_dir, prepare_episode, slug
+from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
+from studio.storage._models import SceneModel, SegmentModel, utcnow
+
+if TYPE_CHECKING:
+    from studio._studio import Studio
+
+__all__ = [
+    "RenderCancelled",
+    "RenderProgress",
+    "RenderSummary",
+    "prepare_episode",
+    "render_episode",
+    "slug",
+]
+
+log = logging.getLogger("studio.pipeline")
+T = TypeVar("T")
+
+TRANSITION_SECONDS = 0.5  # fade / dissolve / wipe between scenes (the seed's scene crossfade)
+SEED_STEP = 1000  # attempt k uses base seed + 1000 * k
+DEFAULT_SCENE_CONCURRENCY = 2
+
+
+class RenderCancelled(RenderError):
+    """The render stopped because cancellation was requested; finished work is kept."""
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    fraction: float  # of the whole episode, 0..1
+    message: str
+    scene: int | None = None
+    segment: int | None = None
+
+
+ProgressSink = Callable[[RenderProgress], None]
+
+
+@dataclass
+class RenderSummary:
+    project: str
+    episode: int
+    episode_video: Path
+    backend: str
+    seconds: float
+    scenes: list[dict[str, Any]] = field(default_factory=list)
+    report: Path | None = None
+    report_html: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "episode": self.episode,
+            "backend": self.backend,
+            "video": str(self.episode_video),
+            "report": str(self.report) if self.report else None,
+            "report_html": str(self.report_html) if self.report_html else None,
+            "seconds": round(self.seconds, 2),
+            "scenes": self.scenes,
+        }
+
+
+# ------------------------------------------------------------------------------ render
+
+
+def render_episode(
+    studio: Studio,
+    *,
+    episode: int,
+    project: str | None = None,
+    backend: str = "animatic",
+    template: str | None = None,
+    max_attempts: int | None = None,
+    progress: ProgressSink | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    scene_concurrency: int = DEFAULT_SCENE_CONCURRENCY,
+) -> RenderSummary:
+    """Render (or finish rendering) one episode and return where everything is.
+
+    ``template`` names the ComfyUI workflow template (``studio workflows list``); the
+    animatic ignores it.
+
+    Raises:
+        NotFoundError: unknown project or episode.
+        RenderError: a segment could not be produced after every attempt, or stitching
+            failed; carries the episode, scene, segment and attempt.
+        RenderCancelled: ``should_cancel`` returned true between segments.
+    """
+    started = time.perf_counter()
+
+    async def run() -> RenderSummary:
+        engine = create_backend(backend, studio.settings)
+        try:
+            return await _render(
+                studio,
+                engine,
+                episode=episode,
+                project=project,
+                max_attempts=max_attempts,
+                parameters={"template": template} if template else {},
+                progress=progress or (lambda _: None),
+                should_cancel=should_cancel or (lambda: False),
+                scene_concurrency=max(1, scene_concurrency),
+                started=started,
+            )
+        finally:
+            await engine.aclose()
+
+    return run_coroutine(run)
+
+
+def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop
+    (a Jupyter kernel has one), by giving it a loop of its own in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-render") as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+async def _render(
+    studio: Studio,
+    backend: Backend,
+    *,
+    episode: int,
+    project: str | None,
+    max_attempts: int | None,
+    parameters: dict[str, Any],
+    progress: ProgressSink,
+    should_cancel: Callable[[], bool],
+    scene_concurrency: int,
+    started: float,
+) -> RenderSummary:
+    briefs = prepare_episode(studio, episode=episode, project=project, backend=backend, parameters=parameters)
+    project_title = briefs[0].project
+    out_dir = episode_dir(studio.home, project_title, episode)
+    tracker = _Progress(studio, [b.scene_id for b in briefs], progress)
+    _set_episode_status(studio, briefs[0], "generating")
+    done_events = {b.number: asyncio.Event() for b in briefs}
+    limit = asyncio.Semaphore(scene_concurrency)
+    chained_from = {
+        b.number: prev.number for prev, b in zip(briefs, briefs[1:], strict=False) if continues(prev, b)
+    }
+
+    async def run_scene(brief: SceneBrief) -> None:
+        before = chained_from.get(brief.number)
+        if before is not None:
+            await done_events[before].wait()
+        async with limit:
+            await _render_scene(
+                studio,
+                backend,
+                brief,
+                out_dir,
+                chained_from=before,
+                max_attempts=max_attempts or brief.defaults.max_attempts,
+                parameters=parameters,
+                tracker=tracker,
+                should_cancel=should_cancel,
+            )
+        done_events[brief.number].set()
+
+    tasks = [asyncio.create_task(run_scene(b)) for b in briefs]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        _set_episode_status(studio, briefs[0], "failed")
+        raise
+    video = _stitch_episode(studio, briefs, out_dir)
+    tracker.emit(1.0, f"episode {episode} finished")
+    return RenderSummary(
+        project=project_title,
+        episode=episode,
+        episode_video=video,
+        backend=backend.name,
+        seconds=time.perf_counter() - started,
+        scenes=scene_summaries(studio, [b.scene_id for b in briefs]),
+    )
+
+
+def remove_abandoned_parts(folder: Path) -> None:
+    """Delete half-written files (``.NAME.PID.part``) left by a process that was killed."""
+    for part in folder.glob(".*.part"):
+        pid = part.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def continues(previous: SceneBrief, scene: SceneBrief) -> bool:
+    """Whether ``scene`` continues ``previous``'s picture: one take across a soft
+    transition at the same location. Its entry keyframe is then the previous exit keyframe."""
+    same_place = previous.spec.location.strip().lower() == scene.spec.location.strip().lower()
+    return previous.spec.transition != "cut" and same_place and bool(scene.spec.location)
+
+
+async def _render_scene(
+    studio: Studio,
+    backend: Backend,
+    brief: SceneBrief,
+    out_dir: Path,
+    *,
+    chained_from: int | None,
+    max_attempts: int,
+    parameters: dict[str, Any],
+    tracker: _Progress,
+    should_cancel: Callable[[], bool],
+) -> None:
+    home = studio.home
+    scene_dir = out_dir / f"scene_{brief.number:03d}"
+    scene_dir.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_parts(scene_dir)
+    with studio.database.session() as session:
+        scene = session.get(SceneModel, brief.scene_id)
+        assert scene is not None
+        if chained_from is not None:
+            previous = session.scalars(
+                select(SceneModel).where(
+                    SceneModel.movie_id == scene.movie_id, SceneModel.scene_number == chained_from
+                )
+            ).one()
+            scene.entry_keyframe_path = previous.exit_keyframe_path
+        entry = scene.entry_keyframe_path
+        if (
+            scene.status == "completed"
+            and scene.final_video_path
+            and (home / scene.final_video_path).is_file()
+        ):
+            tracker.scene_done(brief.scene_id)
+            return
+        scene.status = "generating"
+        segments = [(s.id, s.segment_number) for s in scene.segments]
+    thresholds = thresholds_for(brief.defaults.quality)
+    start_image: Path | None = home / entry if entry else None
+    anchor: Path | None = start_image
+    reference_sharpness: float | None = None
+    time_offset = 0.0
+    for segment_id, number in segments:
+        with studio.database.session() as session:
+            row = session.get(SegmentModel, segment_id)
+            assert row is not None
+            done = row.status == "completed" and all(
+                p and (home / p).is_file() for p in (row.output_video_path, row.last_frame_path)
+            )
+            snapshot = _SegmentSnapshot.of(row)
+        if done and snapshot.last_frame_path:
+            start_image = home / snapshot.last_frame_path
+            anchor = anchor or (home / snapshot.first_frame_path if snapshot.first_frame_path else None)
+            reference_sharpness = reference_sharpness or snapshot.sharpness
+            time_offset += snapshot.duration_seconds
+            tracker.segment_done(brief.scene_id, number)
+            continue
+        if should_cancel():
+            _set_scene_status(studio, brief.scene_id, "pending")
+            raise RenderCancelled(
+                "render cancelled; finished segments are kept", episode=brief.episode, scene=brief.number
+            )
+        result, check = await _generate_with_retries(
+            studio,
+            backend,
+            brief,
+            snapshot,
+            scene_dir,
+            start_image=start_image,
+            anchor=anchor,
+            reference_sharpness=reference_sharpness,
+            time_offset=time_offset,
+            thresholds=thresholds,
+            max_attempts=max_attempts,
+            parameters=parameters,
+            tracker=tracker,
+        )
+        start_image = result.last_frame_path
+        anchor = anchor or result.first_frame_path
+        reference_sharpness = reference_sharpness or check.analysis.sharpness
+        time_offset += snapshot.duration_seconds
+        tracker.segment_done(brief.scene_id, number)
+    _stitch_scene(studio, brief, scene_dir)
+
+
+@dataclass(frozen=True)
+class _SegmentSnapshot:
+    id: int
+    number: int
+    prompt: str
+    negative: str
+    seed: int
+    duration_seconds: float
+    fps: int
+    attempts: int
+    first_frame_path: str | None
+    last_frame_path: str | None
+    sharpness: float | None
+
+    @classmethod
+    def of(cls, row: SegmentModel) -> _SegmentSnapshot:
+        return cls(
+            id=row.id,
+            number=row.segment_number,
+            prompt=row.motion_prompt,
+            negative=row.negative_prompt or "",
+            seed=row.seed or 0,
+            duration_seconds=row.duration_seconds,
+            fps=row.fps,
+            attempts=row.attempts or 0,
+            first_frame_path=row.first_frame_path,
+            last_frame_path=row.last_frame_path,
+            sharpness=(row.scores or {}).get("sharpness"),
+        )
+
+
+async def _generate_with_retries(
+    studio: Studio,
+    backend: Backend,
+    brief: SceneBrief,
+    segment: _SegmentSnapshot,
+    scene_dir: Path,
+    *,
+    start_image: Path | None,
+    anchor: Path | None,
+    reference_sharpness: float | None,
+    time_offset: float,
+    thresholds: Any,
+    max_attempts: int,
+    parameters: dict[str, Any],
+    tracker: _Progress,
+) -> tuple[SegmentResult, SegmentCheck]:
+    home = studio.home
+    parameters = dict(parameters)  # retries add to a copy
+    characters = [(brief.character_ids[c.name], c) for c in brief.inputs.characters]
+    for attempt in range(1, max_attempts + 1):
+        seed = segment.seed + SEED_STEP * (attempt - 1)
+        with studio.database.session() as session:
+            row = session.get(SegmentModel, segment.id)
+            assert row is not None
+            row.status = "processing"
+            row.attempts = (row.attempts or 0) + 1
+            row.seed = seed
+            row.backend = backend.name
+            row.error_message = None
+        request = SegmentRequest(
+            scene=brief.context,
+            segment_number=segment.number,
+            segment_count=tracker.segment_count(brief.scene_id),
+            prompt=segment.prompt,
+            negative_prompt=segment.negative,
+            seed=seed,
+            duration_seconds=segment.duration_seconds,
+            fps=segment.fps,
+            width=brief.defaults.width,
+            height=brief.defaults.height,
+            output_dir=scene_dir,
+            start_image=start_image,
+            time_offset=time_offset,
+            parameters=dict(parameters),
+        )
+        began = time.perf_counter()
+        try:
+            result = await backend.generate(
+                request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
+            )
+        except Exception as error:
+            _fail_segment(studio, segment.id, f"{type(error).__name__}: {error}")
+            raise RenderError(
+                f"scene {brief.number}, segment {segment.number}, attempt {attempt}: {error}",
+                episode=brief.episode,
+                scene=brief.number,
+                segment=segment.number,
+                attempt=attempt,
+            ) from error
+        check = check_segment(
+            result.video_path,
+            previous_last_frame=start_image,
+            anchor_frame=anchor,
+            reference_sharpness=reference_sharpness,
+            thresholds=thresholds,
+            attempt=attempt,
+            max_attempts=max_attempts,
+            series_path=result.video_path.with_suffix(".quality.json"),
+        )
+        if check.decision.action is Decision.COLOR_CORRECT and anchor is not None:
+            _color_correct_in_place(result, anchor, segment.fps)
+        elapsed = time.perf_counter() - began
+        final = check.decision.action in (Decision.PASS, Decision.COLOR_CORRECT, Decision.REVIEW)
+        with studio.database.session() as session:
+            row = session.get(SegmentModel, segment.id)
+            assert row is not None
+            record_feedback_without_commit(
+                session,
+                segment_id=segment.id,
+                attempt=attempt,
+                prompt=segment.prompt,
+                check=check,
+                characters=characters,
+                parameters={"seed": seed, **parameters},
+            )
+            scores = check.analysis.scores
+            row.scores = check.summary()
+            row.frame_consistency_score = scores.frame_consistency
+            row.motion_smoothness_score = scores.motion_smoothness
+            row.overall_quality_score = scores.overall
+            row.generation_time_seconds = elapsed
+            if final:
+                row.output_video_path = _relative(home, result.video_path)
+                row.first_frame_path = _relative(home, result.first_frame_path)
+                row.last_frame_path = _relative(home, result.last_frame_path)
+                row.frame_count = result.frame_count
+                row.leading_duplicate = result.leading_duplicate
+                row.meta = {"backend": dict(result.metadata)}
+                row.status = "review" if check.decision.action is Decision.REVIEW else "completed"
+                row.completed_at = utcnow()
+                scene = session.get(SceneModel, brief.scene_id)
+                assert scene is not None
+                scene.completed_segments = sum(
+                    1 for s in scene.segments if s.status in ("completed", "review")
+                )
+        if final:
+            if check.decision.action is Decision.REVIEW:
+                log.warning(
+                    "scene %s segment %s kept for review: %s",
+                    brief.number,
+                    segment.number,
+                    "; ".join(check.decision.reasons),
+                )
+            return result, check
+        log.info(
+            "scene %s segment %s attempt %s: %s",
+            brief.number,
+            segment.number,
+            attempt,
+            "; ".join(check.decision.reasons),
+        )
+        if check.decision.retry is not None:
+            if check.decision.retry.extra_steps:
+                parameters["extra_steps"] = (
+                    parameters.get("extra_steps", 0) + check.decision.retry.extra_steps
+                )
+            if check.decision.retry.disable_speedups:
+                parameters["disable_speedups"] = True
+    raise AssertionError("decide() returns a final action on the last attempt")  # pragma: no cover
+
+
+def _color_correct_in_place(result: SegmentResult, anchor: Path, fps: int) -> None:
+    """One LAB transfer for the whole segment, applied to every frame and to the PNGs.
+
+    Re-encoded with the backend's encoder settings (frame 1 a keyframe after a seam
+    duplicate) so the scene still stitches by stream copy, and the next segment
+    continues from the corrected picture.
+    """
+    transfer = fit_color_transfer(result.video_path, anchor)
+    info = probe(result.video_path)
+    corrected = result.video_path.with_name(result.video_path.stem + ".corrected.mp4")
+    with VideoWriter(corrected, width=info.width, height=info.height, fps=fps) as writer:
+        for index, frame in enumerate(iter_frames(result.video_path)):
+            writer.write(transfer.apply(frame), keyframe=index == 1 and result.leading_duplicate)
+    os.replace(corrected, result.video_path)
+    for png in (result.first_frame_path, result.last_frame_path):
+        write_png(png, transfer.apply(read_image(png)))
+
+
+def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
+    with studio.database.session() as session:
+        row = session.get(SegmentModel, segment_id)
+        if row is not None:
+            row.status = "failed"
+            row.error_message = message
+            scene = session.get(SceneModel, row.scene_id)
+            if scene is not None:
+                scene.status = "failed"
+
+
+def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
+    # Stitch between two short transactions: on SQLite a transaction holds the write lock,
+    # and workers' heartbeats must not wait for a video to be written.
+    home = studio.home
+    with studio.database.session() as session:
+        scene = session.get(SceneModel, brief.scene_id)
+        assert scene is not None
+        parts = [
+            (home / s.output_video_path, bool(s.leading_duplicate))
+            for s in scene.segments
+            if s.output_video_path
+        ]
+    video = stitch_scene(parts, scene_dir.with_suffix(".mp4"))
+    with studio.database.session() as session:
+        scene = session.get(SceneModel, brief.scene_id)
+        assert scene is not None
+        scene.final_video_path = _relative(home, video)
+        scene.exit_keyframe_path = scene.segments[-1].last_frame_path
+        scene.actual_duration_seconds = sum(s.duration_seconds for s in scene.segments)
+        scene.status = "review" if any(s.status == "review" for s in scene.segments) else "completed"
+
+
+def _stitch_episode(studio: Studio, briefs: list[SceneBrief], out_dir: Path) -> Path:
+    home = studio.home
+    clips = []
+    with studio.database.session() as session:
+        for brief in briefs:
+            scene = session.get(SceneModel, brief.scene_id)
+            assert scene is not None and scene.final_video_path
+            transition = brief.spec.transition if brief is not briefs[-1] else "cut"
+            seconds = TRANSITION_SECONDS if transition != "cut" else 0.0
+            clips.append(SceneClip(home / scene.final_video_path, transition, seconds))
+    video = stitch_episode(clips, out_dir.parent / f"{out_dir.name}.mp4")
+    with studio.database.session() as session:
+        episode_row = session.get(SceneModel, briefs[0].scene_id).episode  # type: ignore[union-attr]
+        assert episode_row is not None
+        episode_row.final_video_path = _relative(home, video)
+        episode_row.status = "completed"
+        episode_row.completed_at = utcnow()
+    return video
+
+
+def _set_episode_status(studio: Studio, brief: SceneBrief, status: str) -> None:
+    with studio.database.session() as session:
+        scene = session.get(SceneModel, brief.scene_id)
+        if scene is not None and scene.episode is not None:
+            scene.episode.status = status
+
+
+def _set_scene_status(studio: Studio, scene_id: int, status: str) -> None:
+    with studio.database.session() as session:
+        scene = session.get(SceneModel, scene_id)
+        if scene is not None:
+            scene.status = status
+
+
+def _relative(home: Path, path: Path) -> str:
+    return Path(path).resolve().relative_to(home.resolve()).as_posix()
+
+
+def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]]:
+    """Per scene: its video; per segment: status, seed, attempts, prompt and scores."""
+    with studio.database.session() as session:
+        result = []
+        for scene_id in scene_ids:
+            scene = session.get(SceneModel, scene_id)
+            assert scene is not None
+            result.append(
+                {
+                    "scene": scene.scene_number,
+                    "title": scene.scene_title,
+                    "status": scene.status,
+                    "video": str(studio.home / scene.final_video_path) if scene.final_video_path else None,
+                    "segments": [
+                        {
+                            "id": s.id,
+                            "segment": s.segment_number,
+                            "status": s.status,
+                            "seed": s.seed,
+                            "attempts": s.attempts,
+                            "prompt": s.motion_prompt,
+                            "negative_prompt": s.negative_prompt,
+                            "video": str(studio.home / s.output_video_path) if s.output_video_path else None,
+                            "scores": (s.scores or {}).get("scores"),
+                            "decision": ((s.scores or {}).get("decision") or {}).get("action"),
+                        }
+                        for s in scene.segments
+                    ],
+                }
+            )
+        return result
+
+
+class _Progress:
+    """Turns segment events into episode-wide progress (by planned frames, not by time)."""
+
+    def __init__(self, studio: Studio, scene_ids: list[int], sink: ProgressSink) -> None:
+        self._sink = sink
+        self._frames: dict[tuple[int, int], int] = {}
+        self._numbers: dict[int, int] = {}
+        with studio.database.session() as session:
+            for scene_id in scene_ids:
+                scene = session.get(SceneModel, scene_id)
+                assert scene is not None
+                for s in scene.segments:
+                    self._frames[(scene_id, s.segment_number)] = max(1, round(s.duration_seconds * s.fps))
+                self._numbers[scene_id] = scene.scene_number
+        self._total = sum(self._frames.values())
+        self._done: dict[tuple[int, int], float] = {}
+
+    def segment_count(self, scene_id: int) -> int:
+        return sum(1 for key in self._frames if key[0] == scene_id)
+
+    def segment_progress(self, scene_id: int, number: int, event: ProgressEvent) -> None:
+        self._done[(scene_id, number)] = min(1.0, max(0.0, event.fraction))
+        self.emit(self._fraction(), event.message, scene_id, number)
+
+    def segment_done(self, scene_id: int, number: int) -> None:
+        self._done[(scene_id, number)] = 1.0
+        self.emit(
+            self._fraction(), f"scene {self._numbers[scene_id]} segment {number} done", scene_id, number
+        )
+
+    def scene_done(self, scene_id: int) -> None:
+        for key in self._frames:
+            if key[0] == scene_id:
+                self._done[key] = 1.0
+        self.emit(self._fraction(), f"scene {self._numbers[scene_id]} already rendered", scene_id)
+
+    def _fraction(self) -> float:
+        done = sum(self._frames[key] * f for key, f in self._done.items() if key in self._frames)
+        return min(0.999, done / self._total) if self._total else 0.0
+
+    def emit(
+        self, fraction: float, message: str, scene_id: int | None = None, segment: int | None = None
+    ) -> None:
+        scene = self._numbers.get(scene_id) if scene_id is not None else None
+        self._sink(RenderProgress(fraction=fraction, message=message, scene=scene, segment=segment))
