@@ -83,9 +83,12 @@ def run_render_report(
     # Fail fast, before a kernel starts: the project, the episode and the backend's limits.
     engine = create_backend(backend, studio.settings)
     try:
-        parameters = {"template": template} if template else {}
         briefs = prepare_episode(
-            studio, episode=episode, project=project, backend=engine, parameters=parameters
+            studio,
+            episode=episode,
+            project=project,
+            backend=engine,
+            parameters={"template": template} if template else {},
         )
     finally:
         _close_backend(engine)
