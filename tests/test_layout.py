@@ -144,3 +144,17 @@ def test_render_never_imports_jobs() -> None:
         if names:
             offenders[str(path.relative_to(ROOT))] = names
     assert offenders == {}
+
+
+def test_project_and_storage_know_nothing_of_rendering_or_jobs() -> None:
+    offenders = {}
+    for folder in ("project", "storage"):
+        for path in sorted((ROOT / "studio" / folder).rglob("*.py")):
+            names = [
+                n
+                for n in _imported_modules(path.read_text())
+                if n.split(".")[:2] in (["studio", "render"], ["studio", "jobs"])
+            ]
+            if names:
+                offenders[str(path.relative_to(ROOT))] = names
+    assert offenders == {}

@@ -36,6 +36,7 @@ from studio.render._memory import SceneBrief, load_scene_brief, segment_action
 from studio.storage._database import Database
 from studio.storage._models import QualityFeedbackModel, SceneModel, SegmentModel, utcnow
 from studio.storage._queries import find_or_raise_project
+from studio.storage._states import SegmentState
 
 __all__ = [
     "PromptProposal",
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 #: Statuses whose video exists (or is being made): their prompt is no longer used.
-LOCKED_STATUSES = ("completed", "review", "processing")
+LOCKED_STATUSES = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.PROCESSING)
 #: Feedback rows shown to the model, newest first.
 FEEDBACK_SHOWN = 5
 META_KEY = "assistant_prompt"

@@ -40,6 +40,7 @@ from studio.storage._models import (
     VisualStyleMemoryModel,
 )
 from studio.storage._queries import find_or_raise_project
+from studio.storage._states import SceneState
 
 __all__ = [
     "ImportSummary",
@@ -222,7 +223,7 @@ def _sync_scene(
     content_hash = scene_hash(spec, screenplay)
     row = scenes.pop(spec.number, None)
     if row is None:
-        row = SceneModel(movie_id=project.id, scene_number=spec.number, status="pending")
+        row = SceneModel(movie_id=project.id, scene_number=spec.number, status=SceneState.PENDING)
         session.add(row)
         summary.created["scenes"] += 1
     elif row.content_hash == content_hash and row.episode_id == episode.id:
@@ -230,8 +231,8 @@ def _sync_scene(
         return
     else:
         summary.updated["scenes"] += 1
-        if row.status != "pending" or row.segments:
-            row.status = "stale"
+        if row.status != SceneState.PENDING or row.segments:
+            row.status = SceneState.STALE
             summary.stale_scenes.append(spec.number)
     _assign(
         row,

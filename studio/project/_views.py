@@ -28,7 +28,7 @@ from studio.storage._models import (
     SegmentModel,
 )
 from studio.storage._queries import find_episode, find_or_raise_project, find_or_raise_scene
-from studio.storage._states import SegmentState
+from studio.storage._states import EpisodeState, SegmentState
 
 __all__ = [
     "SCORE_NAMES",
@@ -195,7 +195,7 @@ def list_episodes(studio: Studio, *, project: str | None = None) -> list[Episode
             .group_by(SceneModel.episode_id, SegmentModel.status)
         ):
             planned[episode_id] += count
-            if status == "completed":
+            if status == SegmentState.COMPLETED:
                 done[episode_id] += count
         episodes = session.scalars(
             select(EpisodeModel).where(EpisodeModel.movie_id == row.id).order_by(EpisodeModel.episode_number)
@@ -274,7 +274,7 @@ def episode_progress(studio: Studio, episode: int, *, project: str | None = None
             # A segment kept for review is finished work too: the render has moved on.
             done += scene_counts.get(SegmentState.COMPLETED, 0) + scene_counts.get(SegmentState.REVIEW, 0)
         video = absolute_path(studio, episode_row.final_video_path)
-        finished = episode_row.status == "completed" and video is not None
+        finished = episode_row.status == EpisodeState.COMPLETED and video is not None
         if finished:
             fraction = 1.0
         elif planned:
@@ -357,7 +357,7 @@ def _scene_row(studio: Studio, scene: SceneModel, counts: Counter[str]) -> Scene
         status=scene.status,
         duration=scene.target_duration_seconds,
         characters=[c["name"] for c in spec.get("characters", []) if isinstance(c, dict)],
-        segments_done=counts.get("completed", 0),
+        segments_done=counts.get(SegmentState.COMPLETED, 0),
         segments_planned=max(scene.total_segments or 0, sum(counts.values())),
         video=absolute_path(studio, scene.final_video_path),
     )

@@ -35,6 +35,7 @@ from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
 from studio.storage._models import SceneModel, SegmentModel, utcnow
+from studio.storage._states import EpisodeState, SceneState, SegmentState
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -172,7 +173,7 @@ async def _render(
     project_title = briefs[0].project
     out_dir = episode_dir(studio.home, project_title, episode)
     tracker = _Progress(studio, [b.scene_id for b in briefs], progress)
-    _set_episode_status(studio, briefs[0], "generating")
+    _set_episode_status(studio, briefs[0], EpisodeState.GENERATING)
     done_events = {b.number: asyncio.Event() for b in briefs}
     limit = asyncio.Semaphore(scene_concurrency)
     chained_from = {
@@ -204,7 +205,7 @@ async def _render(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        _set_episode_status(studio, briefs[0], "failed")
+        _set_episode_status(studio, briefs[0], EpisodeState.FAILED)
         raise
     video = _stitch_episode(studio, briefs, out_dir)
     tracker.emit(1.0, f"episode {episode} finished")
@@ -271,13 +272,13 @@ async def _render_scene(
             scene.entry_keyframe_path = previous.exit_keyframe_path
         entry = scene.entry_keyframe_path
         if (
-            scene.status == "completed"
+            scene.status == SceneState.COMPLETED
             and scene.final_video_path
             and (home / scene.final_video_path).is_file()
         ):
             tracker.scene_done(brief.scene_id)
             return
-        scene.status = "generating"
+        scene.status = SceneState.GENERATING
         segments = [(s.id, s.segment_number) for s in scene.segments]
     thresholds = thresholds_for(brief.defaults.quality)
     start_image: Path | None = home / entry if entry else None
@@ -288,7 +289,7 @@ async def _render_scene(
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment_id)
             assert row is not None
-            done = row.status == "completed" and all(
+            done = row.status == SegmentState.COMPLETED and all(
                 p and (home / p).is_file() for p in (row.output_video_path, row.last_frame_path)
             )
             snapshot = _SegmentSnapshot.of(row)
@@ -300,7 +301,7 @@ async def _render_scene(
             tracker.segment_done(brief.scene_id, number)
             continue
         if should_cancel():
-            _set_scene_status(studio, brief.scene_id, "pending")
+            _set_scene_status(studio, brief.scene_id, SceneState.PENDING)
             raise RenderCancelled(
                 "render cancelled; finished segments are kept", episode=brief.episode, scene=brief.number
             )
@@ -382,7 +383,7 @@ async def _generate_with_retries(
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment.id)
             assert row is not None
-            row.status = "processing"
+            row.status = SegmentState.PROCESSING
             row.attempts = (row.attempts or 0) + 1
             row.seed = seed
             row.backend = backend.name
@@ -456,12 +457,13 @@ async def _generate_with_retries(
                 row.frame_count = result.frame_count
                 row.leading_duplicate = result.leading_duplicate
                 row.meta = {"backend": dict(result.metadata)}
-                row.status = "review" if check.decision.action is Decision.REVIEW else "completed"
+                kept_for_review = check.decision.action is Decision.REVIEW
+                row.status = SegmentState.REVIEW if kept_for_review else SegmentState.COMPLETED
                 row.completed_at = utcnow()
                 scene = session.get(SceneModel, brief.scene_id)
                 assert scene is not None
                 scene.completed_segments = sum(
-                    1 for s in scene.segments if s.status in ("completed", "review")
+                    1 for s in scene.segments if s.status in (SegmentState.COMPLETED, SegmentState.REVIEW)
                 )
         if final:
             if check.decision.action is Decision.REVIEW:
@@ -511,11 +513,11 @@ def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
     with studio.database.session() as session:
         row = session.get(SegmentModel, segment_id)
         if row is not None:
-            row.status = "failed"
+            row.status = SegmentState.FAILED
             row.error_message = message
             scene = session.get(SceneModel, row.scene_id)
             if scene is not None:
-                scene.status = "failed"
+                scene.status = SceneState.FAILED
 
 
 def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
@@ -537,7 +539,11 @@ def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
         scene.final_video_path = _relative(home, video)
         scene.exit_keyframe_path = scene.segments[-1].last_frame_path
         scene.actual_duration_seconds = sum(s.duration_seconds for s in scene.segments)
-        scene.status = "review" if any(s.status == "review" for s in scene.segments) else "completed"
+        scene.status = (
+            SceneState.REVIEW
+            if any(s.status == SegmentState.REVIEW for s in scene.segments)
+            else SceneState.COMPLETED
+        )
 
 
 def _stitch_episode(studio: Studio, briefs: list[SceneBrief], out_dir: Path) -> Path:
@@ -555,19 +561,19 @@ def _stitch_episode(studio: Studio, briefs: list[SceneBrief], out_dir: Path) -> 
         episode_row = session.get(SceneModel, briefs[0].scene_id).episode  # type: ignore[union-attr]
         assert episode_row is not None
         episode_row.final_video_path = _relative(home, video)
-        episode_row.status = "completed"
+        episode_row.status = EpisodeState.COMPLETED
         episode_row.completed_at = utcnow()
     return video
 
 
-def _set_episode_status(studio: Studio, brief: SceneBrief, status: str) -> None:
+def _set_episode_status(studio: Studio, brief: SceneBrief, status: EpisodeState) -> None:
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
         if scene is not None and scene.episode is not None:
             scene.episode.status = status
 
 
-def _set_scene_status(studio: Studio, scene_id: int, status: str) -> None:
+def _set_scene_status(studio: Studio, scene_id: int, status: SceneState) -> None:
     with studio.database.session() as session:
         scene = session.get(SceneModel, scene_id)
         if scene is not None:

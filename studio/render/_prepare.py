@@ -18,6 +18,7 @@ from studio.render._memory import SceneBrief, load_scene_brief, propagate_memory
 from studio.render._plan import plan_segments
 from studio.storage._models import SceneModel, SegmentModel
 from studio.storage._queries import find_or_raise_episode, find_or_raise_project
+from studio.storage._states import SceneState, SegmentState
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -78,7 +79,7 @@ def prepare_episode(
 def _plan_scene_without_commit(
     session: Any, home: Path, scene: SceneModel, brief: SceneBrief, max_segment_seconds: float
 ) -> None:
-    if scene.status == "stale":
+    if scene.status == SceneState.STALE:
         for segment in list(scene.segments):
             for path in (segment.output_video_path, segment.first_frame_path, segment.last_frame_path):
                 if path:
@@ -87,7 +88,7 @@ def _plan_scene_without_commit(
         scene.segments.clear()
         scene.final_video_path = None
         scene.exit_keyframe_path = None
-        scene.status = "pending"
+        scene.status = SceneState.PENDING
         session.flush()
     fps = brief.defaults.fps
     plan = plan_segments(brief.spec.duration, max_segment_seconds=max_segment_seconds, fps=fps)
@@ -97,9 +98,9 @@ def _plan_scene_without_commit(
         negative = compose_negative(brief.inputs)
         row = existing.pop(planned.number, None)
         if row is None:
-            row = SegmentModel(scene_id=scene.id, segment_number=planned.number, status="pending")
+            row = SegmentModel(scene_id=scene.id, segment_number=planned.number, status=SegmentState.PENDING)
             session.add(row)
-        if row.status == "completed":
+        if row.status == SegmentState.COMPLETED:
             continue
         accepted = (row.meta or {}).get("assistant_prompt")
         if accepted:  # an accepted Echo Brain suggestion (a stale scene starts over without it)
