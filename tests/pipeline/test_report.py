@@ -35,13 +35,26 @@ def test_a_failing_report_names_the_cell_and_keeps_the_partial_report(tmp_path: 
     home = tmp_path / "home"
     runner = CliRunner()
     runner.invoke(main, ["--home", str(home), "demo", "--no-render"], catch_exceptions=False)
-    # An unknown backend fails inside the notebook's render cell.
-    result = runner.invoke(main, ["--home", str(home), "render", "--episode", "1", "--backend", "nope"])
+    # The project's render folder is a file: the render fails inside the notebook's render
+    # cell (the project, the episode and the backend were checked before the kernel started).
+    (home / "renders").mkdir(parents=True, exist_ok=True)
+    (home / "renders" / "neon-tide").write_text("not a folder")
+    result = runner.invoke(main, ["--home", str(home), "render", "--episode", "1"])
     assert result.exit_code == 1
     assert "the render report failed in cell" in result.stderr
-    assert "unknown backend 'nope'" in result.stderr
+    assert "neon-tide" in result.stderr
     partial = home / "reports" / "neon-tide" / "episode_01.ipynb"
     assert partial.is_file()
+
+
+def test_an_unknown_backend_is_refused_before_a_kernel_starts(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    runner = CliRunner()
+    runner.invoke(main, ["--home", str(home), "demo", "--no-render"], catch_exceptions=False)
+    result = runner.invoke(main, ["--home", str(home), "render", "--episode", "1", "--backend", "nope"])
+    assert result.exit_code == 2
+    assert "unknown backend 'nope'; known backends: animatic, comfyui" in result.stderr
+    assert not (home / "reports" / "neon-tide" / "episode_01.ipynb").exists()
 
 
 def test_rendering_an_unknown_episode_exits_2(tmp_path: Path) -> None:
