@@ -34,7 +34,7 @@ from studio.backends.comfyui import AsyncComfyClient, RetryPolicy, Timeouts  # n
 from studio.backends.comfyui._backend import ComfyBackend  # noqa: E402
 from studio.backends.comfyui._pool import ComfyPool  # noqa: E402
 from studio.backends.comfyui._templates import apply_bindings, load_template  # noqa: E402
-from tests.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer  # noqa: E402
+from tests.backends.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer  # noqa: E402
 
 SERVERS = 4
 SCENES = 12

@@ -6,7 +6,7 @@ import datetime as dt
 
 from studio._studio import Studio
 from studio.project._views import list_characters
-from tests.editing._fake_render import png
+from tests.project._fake_render import png
 from widgets import CharacterPanel
 from widgets._characters import NEW
 

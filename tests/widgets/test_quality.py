@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from studio._studio import Studio
 from studio.storage._models import QualityFeedbackModel
-from tests.editing._fake_render import fake_render
+from tests.project._fake_render import fake_render
 from widgets import QualityPanel
 
 

@@ -3,7 +3,7 @@
 No real worker runs here: ``studio.jobs._dashboard._spawn`` is replaced by a process that
 stays alive until the test lets it go, so the panel sees a live dashboard worker, and
 the tests move jobs through the queue themselves (claim, finish, fail) as a worker
-would. tests/editing/test_renders.py runs real workers.
+would. tests/jobs/test_dashboard.py runs real workers.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from studio._config import Settings
 from studio._studio import Studio
 from studio.jobs._records import JobStatus
 from studio.jobs._store import claim_next, enqueue, fail, finish, get_job, list_jobs
-from tests.editing._fake_render import FAKE_VIDEO, fake_render
+from tests.project._fake_render import FAKE_VIDEO, fake_render
 from widgets import QueuePanel
 
 

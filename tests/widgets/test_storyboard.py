@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from studio._studio import Studio
 from studio.project._views import scene_detail
-from tests.editing._fake_render import FAKE_VIDEO, fake_render, png
+from tests.project._fake_render import FAKE_VIDEO, fake_render, png
 from widgets import StoryboardPanel
 
 

@@ -23,8 +23,8 @@ from studio.backends import (
 from studio.backends.comfyui import ComfyConnectionError, PreflightError
 from studio.backends.comfyui._backend import ComfyBackend
 from studio.backends.comfyui._pool import ComfyPool
-from tests.comfyui.conftest import FAST_RETRY, TEST_TIMEOUTS
-from tests.comfyui.fake_comfyui import Behaviour, FakeServer
+from tests.backends.comfyui.conftest import FAST_RETRY, TEST_TIMEOUTS
+from tests.backends.comfyui.fake_comfyui import Behaviour, FakeServer
 
 SCENE = SceneContext(project="demo", episode=1, scene=2, description="a girl waves at sunset")
 

@@ -19,7 +19,7 @@ from studio.project._views import (
     scene_detail,
     server_health,
 )
-from tests.editing._fake_render import fake_render
+from tests.project._fake_render import fake_render
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
-from tests.comfyui._fake_exec import (
+from tests.backends.comfyui._fake_exec import (
     SAMPLER_CLASSES,
     Evaluator,
     NodeFailure,
@@ -39,7 +39,7 @@ from tests.comfyui._fake_exec import (
     signatures,
     validate,
 )
-from tests.comfyui._nodes import ALL_MODELS, build_object_info
+from tests.backends.comfyui._nodes import ALL_MODELS, build_object_info
 
 T = TypeVar("T")
 CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4",

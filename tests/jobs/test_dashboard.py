@@ -15,7 +15,7 @@ import pytest
 
 from studio._config import Settings, load_settings
 from studio._studio import Studio
-from studio.jobs import _dashboard as _renders
+from studio.jobs import _dashboard
 from studio.jobs._dashboard import (
     dashboard_worker,
     ensure_worker,
@@ -30,7 +30,7 @@ from studio.jobs._store import claim_next, database_now, enqueue, get_job
 @pytest.fixture(autouse=True)
 def own_children(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test sees only the workers it launched."""
-    monkeypatch.setattr(_renders, "_CHILDREN", {})
+    monkeypatch.setattr(_dashboard, "_CHILDREN", {})
 
 
 @pytest.fixture
@@ -64,13 +64,13 @@ class Sleepers:
 @pytest.fixture
 def sleepers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sleepers]:
     fakes = Sleepers()
-    monkeypatch.setattr(_renders, "_spawn", fakes.spawn)
+    monkeypatch.setattr(_dashboard, "_spawn", fakes.spawn)
     yield fakes
     fakes.end()
 
 
 def wait_for_exit(pid: int) -> None:
-    _renders._CHILDREN[pid].wait(timeout=300)
+    _dashboard._CHILDREN[pid].wait(timeout=300)
 
 
 def test_a_dashboard_render_is_a_job_run_by_a_detached_worker(studio: Studio) -> None:
@@ -115,7 +115,7 @@ def test_the_worker_gets_its_settings_from_the_environment(
         def poll(self) -> None:
             return None
 
-    monkeypatch.setattr(_renders.subprocess, "Popen", Popen)
+    monkeypatch.setattr(_dashboard.subprocess, "Popen", Popen)
     monkeypatch.setenv("COMFYUI_HOST", "old-box")  # the kernel's own environment does not leak in
     settings = load_settings(
         home=tmp_path / "home",

@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from studio._cli import main
-from tests.comfyui._nodes import ALL_MODELS, build_object_info
-from tests.comfyui.fake_comfyui import FakeServer
+from tests.backends.comfyui._nodes import ALL_MODELS, build_object_info
+from tests.backends.comfyui.fake_comfyui import FakeServer
 
 REFERENCE = Path("/work/shared/reference/comfyui-templates")
 

@@ -19,7 +19,7 @@ from studio.backends.comfyui._templates import (
     plan_frames,
     save_template,
 )
-from tests.comfyui._nodes import ALL_MODELS, build_object_info
+from tests.backends.comfyui._nodes import ALL_MODELS, build_object_info
 
 INFO = build_object_info(ALL_MODELS, [])
 NAMES = ["framepack_i2v", "ltxv_i2v", "sdxl_keyframe", "smoke_i2v", "smoke_keyframe",
@@ -166,6 +166,6 @@ def test_lora_family_guesses() -> None:
 
 
 def test_workflow_files_are_valid_json_objects() -> None:
-    root = Path(__file__).resolve().parents[2] / "workflows"
+    root = Path(__file__).resolve().parents[3] / "workflows"
     for path in root.glob("*.json"):
         assert parse_template(json.loads(path.read_text())).name == path.stem

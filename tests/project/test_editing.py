@@ -21,7 +21,7 @@ from studio.project._editing import (
 )
 from studio.project._views import list_characters, scene_detail
 from studio.storage._models import CharacterModel, QualityFeedbackModel, SceneModel, SegmentModel
-from tests.editing._fake_render import fake_render, png
+from tests.project._fake_render import fake_render, png
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from studio._studio import DEMO_SCREENPLAY, Studio
 from studio._video import probe
 from studio.render._pipeline import render_episode
 from studio.storage._models import SegmentModel
-from tests.comfyui._nodes import ALL_MODELS
-from tests.comfyui.fake_comfyui import Behaviour, FakeServer
+from tests.backends.comfyui._nodes import ALL_MODELS
+from tests.backends.comfyui.fake_comfyui import Behaviour, FakeServer
 
 
 def test_an_episode_renders_on_two_servers_and_survives_one_dying(

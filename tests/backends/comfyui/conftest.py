@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from studio.backends.comfyui import RetryPolicy, Timeouts
-from tests.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer
+from tests.backends.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer
 
 FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
 TEST_TIMEOUTS = Timeouts(connect=2.0, read=5.0, queue_wait=30.0, ws_idle=5.0, total=60.0)

@@ -32,8 +32,8 @@ from studio.backends.comfyui._messages import (
     parse_binary_frame,
     parse_ws_message,
 )
-from tests.comfyui.conftest import EMPTY_VIDEO_GRAPH, FAST_RETRY, TEST_TIMEOUTS
-from tests.comfyui.fake_comfyui import FakeServer
+from tests.backends.comfyui.conftest import EMPTY_VIDEO_GRAPH, FAST_RETRY, TEST_TIMEOUTS
+from tests.backends.comfyui.fake_comfyui import FakeServer
 
 T = TypeVar("T")
 

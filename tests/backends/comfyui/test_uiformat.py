@@ -11,7 +11,7 @@ import pytest
 from studio.backends.comfyui import WorkflowImportError
 from studio.backends.comfyui._preflight import preflight
 from studio.backends.comfyui._uiformat import convert_workflow, is_api_format, propose_template
-from tests.comfyui._nodes import build_object_info
+from tests.backends.comfyui._nodes import build_object_info
 
 REFERENCE = Path("/work/shared/reference/comfyui-templates")
 HERE = Path(__file__).resolve().parent / "data"
