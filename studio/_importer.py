@@ -10,6 +10,7 @@ nothing at all.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import shutil
@@ -413,17 +414,38 @@ def dump_screenplay(screenplay: Screenplay) -> str:
 
 
 def find_project(session: Session, title: str | None) -> ProjectModel:
+    """The project titled ``title`` (any case), or the only project when ``title`` is None.
+
+    Raises:
+        NotFoundError: no project matches (the message suggests the closest title and
+            lists the others), the title matches several projects only by case, or
+            ``title`` is None and there is not exactly one project.
+    """
     query = select(ProjectModel).order_by(ProjectModel.id)
     projects = list(session.scalars(query))
     if title is not None:
-        for project in projects:
-            if project.title == title:
-                return project
-        known = ", ".join(repr(p.title) for p in projects) or "none (run `studio import FILE`)"
-        raise NotFoundError(f"no project titled {title!r}; projects: {known}")
+        return _project_titled(projects, title)
     if not projects:
         raise NotFoundError("the database holds no project yet; run `studio import FILE` or `studio demo`")
     if len(projects) > 1:
         titles = ", ".join(repr(p.title) for p in projects)
         raise NotFoundError(f"several projects exist ({titles}); choose one with --project")
     return projects[0]
+
+
+def _project_titled(projects: list[ProjectModel], title: str) -> ProjectModel:
+    exact = [p for p in projects if p.title == title]
+    if exact:
+        return exact[0]
+    wanted = title.strip().casefold()
+    folded = [p for p in projects if p.title.casefold() == wanted]
+    if len(folded) == 1:
+        return folded[0]
+    if folded:
+        titles = ", ".join(repr(p.title) for p in folded)
+        raise NotFoundError(f"{title!r} matches several projects by case ({titles}); give the exact title")
+    by_fold = {p.title.casefold(): p.title for p in projects}
+    close = difflib.get_close_matches(wanted, list(by_fold), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_fold[close[0]]!r}?)" if close else ""
+    known = ", ".join(repr(p.title) for p in projects) or "none (run `studio import FILE`)"
+    raise NotFoundError(f"no project titled {title!r}{hint}; projects: {known}")

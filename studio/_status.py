@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from studio._importer import find_project
 from studio._storage._database import Database
 from studio._storage._models import (
     CharacterModel,
@@ -28,7 +29,8 @@ def project_status(database: Database, *, project: str | None = None) -> list[di
     with database.session() as session:
         query = select(ProjectModel).order_by(ProjectModel.id)
         if project is not None:
-            query = query.where(ProjectModel.title == project)
+            # Any case, and a did-you-mean when nothing matches, as every --project.
+            query = query.where(ProjectModel.id == find_project(session, project).id)
         projects = list(session.scalars(query))
         counts: dict[int, Counter[str]] = {}
         for scene_id, status, n in session.execute(

@@ -102,3 +102,15 @@ def test_a_malformed_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--database-url", "mysql://x", "status"])
     assert result.exit_code == 2
     assert "must be a sqlite:/// or postgresql:// URL" in result.stderr
+
+
+def test_project_titles_match_in_any_case_with_a_suggestion(tmp_path: Path) -> None:
+    run(tmp_path, "import", str(DEMO_SCREENPLAY))
+    code, out, _ = run(tmp_path, "status", "--project", "neon tide", "--json")
+    assert code == 0
+    assert [p["project"] for p in json.loads(out)["projects"]] == ["Neon Tide"]
+    code, out, _ = run(tmp_path, "export", "--project", "NEON TIDE")
+    assert code == 0 and out.startswith("title: Neon Tide")
+    code, out, err = run(tmp_path, "status", "--project", "Neon Tid")
+    assert code == 2 and out == ""
+    assert "no project titled 'Neon Tid' (did you mean 'Neon Tide'?); projects: 'Neon Tide'" in err
