@@ -42,6 +42,23 @@ def hang_first(context: JobContext) -> None:
     record(context)
 
 
+# Opens the gate of a "gated" job's first attempt (in-process tests only).
+GATE = threading.Event()
+
+
+def gated(context: JobContext) -> None:
+    """The first attempt announces itself, waits for :data:`GATE`, records ``late`` and
+    returns as if it succeeded; later attempts record ``done``."""
+    log = context.parameters["log"]
+    if context.attempt == 1:
+        append(log, f"started {context.job_id} {context.attempt} {os.getpid()}")
+        if not GATE.wait(60):
+            raise RuntimeError("the test never opened the gate")
+        append(log, f"late {context.job_id} {context.attempt} {os.getpid()}")
+        return
+    record(context)
+
+
 def steps(context: JobContext) -> None:
     """``parameters["steps"]`` steps, each a checkpoint, recorded and reported."""
     total = int(context.parameters["steps"])
@@ -74,5 +91,6 @@ def explode(context: JobContext) -> None:
 register_job_type("record", record)
 register_job_type("hang_first", hang_first)
 register_job_type("steps", steps)
+register_job_type("gated", gated)
 register_job_type("explode", explode)
 register_job_type("watch_cancel", watch_cancel)
