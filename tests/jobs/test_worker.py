@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from studio import _worker
 from studio._config import Settings
 from studio._job_records import ClaimedJob, HeartbeatResult, JobStatus
 from studio._job_runners import describe_failure, job_runner, register_job_type
-from studio import _worker
 from studio._jobs import database_now, enqueue, get_job, list_jobs, request_cancel
 from studio._storage._database import Database
 from studio._worker import Worker, WorkerState
-from tests.jobs import _test_jobs  # noqa: F401 - registers the test job types
+from tests.jobs import _test_jobs  # registers the test job types
 from tests.jobs._helpers import DEADLINE, lines, wait_for
 
 
