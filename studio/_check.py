@@ -19,6 +19,7 @@ from studio._compose import CharacterState
 from studio._exceptions import ConfigurationError
 from studio._memory import FAILURE_SCORE, SUCCESS_SCORE, character_elements
 from studio._storage._models import QualityFeedbackModel
+from studio._video import write_text_atomic
 from studio.quality import Decision, QualityDecision, QualityThresholds, VideoAnalysis, analyze_video, decide
 
 __all__ = ["SegmentCheck", "check_segment", "record_feedback_without_commit", "thresholds_for"]
@@ -83,7 +84,7 @@ def check_segment(
         thresholds=thresholds,
     )
     if series_path is not None:
-        series_path.write_text(json.dumps(analysis.to_json()), encoding="utf-8")
+        write_text_atomic(series_path, json.dumps(analysis.to_json()))
     decision = decide(analysis, thresholds, attempt=attempt, max_attempts=max_attempts)
     return SegmentCheck(analysis=analysis, decision=decision)
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from studio._exceptions import RenderError
 from studio._pipeline import RenderSummary, render_episode, slug
 from studio._storage._models import EpisodeModel, ProjectModel, SceneModel, SegmentModel
+from studio._video import remove_abandoned, write_text_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -73,6 +74,7 @@ def run_render_report(
     title = briefs[0].project
     notebook, page = report_paths(studio.home, title, episode)
     notebook.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(notebook.parent)  # a report killed while exporting its page
     parameters = {
         "home": str(studio.home),
         "database_url": studio.settings.database_url,
@@ -175,7 +177,7 @@ def _export_html(notebook: Path, page: Path) -> None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))  # type: ignore[no-untyped-call]
-    page.write_text(body, encoding="utf-8")
+    write_text_atomic(page, body)
 
 
 # ------------------------------------------------------------- what the cells display
