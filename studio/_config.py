@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from dotenv.parser import parse_stream
+
 from studio._exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_HOME", "Settings", "load_settings"]
@@ -60,23 +62,25 @@ def mask_password(url: str) -> str:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """Parse a ``.env``-style file: ``KEY=value`` lines, ``#`` comments, optional quotes."""
+    """Read a ``.env`` file with python-dotenv: ``KEY=value`` lines, ``export``, quotes,
+    escapes and ``# inline comments`` as a shell reads them. No ``${VAR}`` expansion.
+
+    Raises:
+        ConfigurationError: a line is not a setting (the message gives file and line).
+    """
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :]
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"{path}:{number}: expected KEY=value, got {raw!r}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error:
+                raw = binding.original.string.rstrip("\n")
+                raise ConfigurationError(
+                    f"{path}:{binding.original.line}: expected KEY=value, got {raw!r}"
+                )
+            # `KEY` alone (no `=`) sets nothing, as in a shell.
+            if binding.key is not None and binding.value is not None:
+                values[binding.key] = binding.value
     return values
 
 

@@ -18,8 +18,12 @@ process killed half-way never leaves a truncated file under the final name.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
+import shutil
+import signal
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,6 +38,7 @@ from av.video.frame import PictureType
 from studio._exceptions import AnalysisError
 
 __all__ = [
+    "CRASH_VARIABLE",
     "DEFAULT_ENCODER",
     "EncoderSettings",
     "VideoInfo",
@@ -41,11 +46,17 @@ __all__ = [
     "iter_frames",
     "probe",
     "read_image",
+    "crash_point",
+    "remove_abandoned",
+    "temporary_folder",
     "temporary_path",
     "write_png",
+    "write_text_atomic",
 ]
 
 logger = logging.getLogger("studio.video")
+
+CRASH_VARIABLE = "STUDIO_TEST_CRASH_BEFORE_RENAME"
 
 
 @dataclass(frozen=True)
@@ -107,9 +118,78 @@ class VideoInfo:
     codec: str
 
 
-def temporary_path(final: Path) -> Path:
-    """A sibling of ``final`` to write into before renaming (unique per process)."""
-    return final.with_name(f".{final.name}.{os.getpid()}.part")
+def temporary_path(final: Path, *, tag: str = "") -> Path:
+    """A sibling of ``final`` to write into before renaming (unique per process).
+
+    Every temporary name the studio makes has this shape, ``.NAME[.TAG].PID.part``, so
+    :func:`remove_abandoned` recognises what a killed process left behind.
+    """
+    middle = f".{tag}" if tag else ""
+    return final.with_name(f".{final.name}{middle}.{os.getpid()}.part")
+
+
+def temporary_folder(parent: Path, *, tag: str) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder in ``parent`` named ``.TAG-XXXX.PID.part`` (removed on exit, and
+    by :func:`remove_abandoned` when its process was killed first)."""
+    return tempfile.TemporaryDirectory(dir=parent, prefix=f".{tag}-", suffix=f".{os.getpid()}.part")
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Delete the temporary files and folders (``.*.PID.part``) of processes that are no
+    longer running, as a killed render leaves them. Returns what was removed.
+
+    Files of a live process (another render writing now) are left alone.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for part in folder.glob(".*.part"):
+        pid = part.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        if part.is_dir() and not part.is_symlink():
+            shutil.rmtree(part, ignore_errors=True)
+        else:
+            part.unlink(missing_ok=True)
+        removed.append(part)
+    if removed:
+        logger.info("removed %d abandoned temporary file(s) in %s", len(removed), folder)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def crash_point(name: str) -> None:
+    """Crash tests' hook: ``kill -9`` this process here, just before a finished temporary
+    file is renamed to ``name``, when ``STUDIO_TEST_CRASH_BEFORE_RENAME`` is an fnmatch
+    pattern ``name`` matches. Deterministic, unlike a timed kill; unset, it costs one
+    environment lookup."""
+    pattern = os.environ.get(CRASH_VARIABLE)
+    if pattern and fnmatch.fnmatchcase(name, pattern):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write UTF-8 text to ``path`` through a temporary file, so a reader (or a resumed
+    render) never finds half of it. Returns ``path``."""
+    tmp = temporary_path(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        crash_point(path.name)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 class VideoWriter:
@@ -211,6 +291,7 @@ class VideoWriter:
             self.abort()
             raise
         self._open = False
+        crash_point(self.path.name)
         os.replace(self._tmp, self.path)
         return self.path
 
@@ -358,6 +439,7 @@ def write_png(path: Path, rgb: np.ndarray) -> Path:
     tmp = temporary_path(path)
     try:
         tmp.write_bytes(encoded.tobytes())
+        crash_point(path.name)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

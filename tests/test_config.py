@@ -80,3 +80,17 @@ def test_a_malformed_env_file_line_is_located(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("GOOD=1\nthis is not a setting\n")
     with pytest.raises(ConfigurationError, match=r"\.env:2: expected KEY=value"):
         load_settings(home=tmp_path, environ={})
+
+
+def test_the_env_file_is_read_as_a_shell_reads_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "STUDIO_LLM_URL=http://x:1/v1 # the local server\n"
+        "STUDIO_LLM_API_KEY='sk # not a comment'\n"
+        'STUDIO_LLM_MODEL="big\\tmodel"\n'
+        "COMFYUI_HOST\n"
+    )
+    settings = load_settings(home=tmp_path, environ={})
+    assert settings.llm_url == "http://x:1/v1"
+    assert settings.llm_api_key == "sk # not a comment"
+    assert dict(settings.llm_models) == {"default": "big\tmodel"}
+    assert settings.comfyui_urls == ()

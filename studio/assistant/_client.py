@@ -1,58 +1,44 @@
-"""Clients for an OpenAI-compatible model server: async first, a sync twin.
+"""Clients for an OpenAI-compatible model server, on the official ``openai`` SDK.
 
 :class:`AsyncChatClient` and :class:`ChatClient` have the same methods in the same
 order, differing only by ``await`` (``close``/``aclose`` as in httpx): ``chat``,
-``stream_chat``, ``ask_structured``, ``models``, ``embeddings``. Everything without
-I/O (payloads, parsing, error mapping, context fitting) lives in :class:`_BaseClient`
-and :mod:`studio.assistant._protocol`, so the two cannot drift apart.
+``stream_chat``, ``ask_structured``, ``models``, ``embeddings``. The SDK does the
+wire work: connections, Server-Sent Events, and retries of 408/409/429/5xx and lost
+connections with exponential backoff that honours ``Retry-After`` (``max_retries``).
+What stays here is what the SDK does not know: fitting the conversation into the
+model's context, reading bodies strictly (a server that is not OpenAI-compatible gets a
+clear message, not a half-filled object), and mapping every server dialect's errors to
+the studio's typed errors (:mod:`studio.assistant._protocol`).
 
-Every request runs under a :class:`Timeouts`; httpx errors are translated at this
-boundary and chained with ``from``. Transports are injectable (``transport=``) for
-tests. The API key travels only in the ``Authorization`` header: no repr, log line or
-error message contains it.
+Every request runs under a :class:`Timeouts`; SDK and transport errors are translated
+at this boundary and chained with ``from``. Transports are injectable (``transport=``,
+an ``httpx2`` transport, the SDK's HTTP library) for tests. The API key travels only in
+the ``Authorization`` header: no repr, log line or error message contains it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import httpx
+import httpx2
+import openai
 import pydantic
 
-from studio._config import Settings, mask_password
-from studio.assistant._context import (
-    DEFAULT_CONTEXT_TOKENS,
-    DEFAULT_REPLY_TOKENS,
-    fit_messages,
-)
+from studio._config import Settings
+from studio.assistant._client_base import DEFAULT_MAX_RETRIES, BaseClient, ClientState
+from studio.assistant._context import DEFAULT_CONTEXT_TOKENS
 from studio.assistant._exceptions import (
     AssistantError,
     AssistantOfflineError,
-    ContextTooLargeError,
     MalformedOutputError,
     ModelNotFoundError,
 )
-from studio.assistant._protocol import (
-    DONE,
-    SSEDecoder,
-    bad_body_error,
-    build_chat_payload,
-    error_from_response,
-    normalise_base_url,
-    parse_completion,
-    parse_embeddings,
-    parse_models,
-    parse_stream_event,
-    total_timeout_error,
-    translate_transport_error,
-)
+from studio.assistant._protocol import total_timeout_error, translate_transport_error
 from studio.assistant._structured import (
     parse_structured,
     repair_messages,
@@ -62,167 +48,14 @@ from studio.assistant._structured import (
 from studio.assistant._timeouts import DEFAULT_TIMEOUTS, Timeouts
 from studio.assistant._types import ChatChunk, ChatCompletion, Message
 
-__all__ = ["AsyncChatClient", "ChatClient", "ClientState"]
+__all__ = ["DEFAULT_MAX_RETRIES", "AsyncChatClient", "ChatClient", "ClientState"]
 
 logger = logging.getLogger("studio.assistant")
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
 
-class ClientState(enum.Enum):
-    """A client's lifecycle: usable until closed, never after."""
-
-    UNOPENED = 1
-    OPENED = 2
-    CLOSED = 3
-
-
-class _BaseClient:
-    """Configuration and every step that does no I/O, shared by both clients."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key: str | None,
-        timeouts: Timeouts,
-        context_tokens: int,
-    ) -> None:
-        if context_tokens <= 0:
-            raise ValueError(f"context_tokens must be positive, got {context_tokens}")
-        self._base_url = normalise_base_url(base_url)
-        self._api_key = api_key
-        self._timeouts = timeouts
-        self._context_tokens = context_tokens
-        self._state = ClientState.UNOPENED
-
-    @property
-    def base_url(self) -> str:
-        """The server's base URL, ending in ``/v1`` (credentials in it masked)."""
-        return mask_password(self._base_url)
-
-    @property
-    def timeouts(self) -> Timeouts:
-        return self._timeouts
-
-    @property
-    def context_tokens(self) -> int:
-        """The context window requests are fitted into (prompt + reply), in tokens."""
-        return self._context_tokens
-
-    @property
-    def state(self) -> ClientState:
-        return self._state
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, state={self._state.name})"
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        return headers
-
-    def _ensure_open(self) -> None:
-        if self._state is ClientState.CLOSED:
-            raise RuntimeError(
-                f"this {type(self).__name__} has been closed; create a new one to talk to "
-                "the model server again"
-            )
-        self._state = ClientState.OPENED
-
-    def _chat_payload(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str,
-        stream: bool,
-        temperature: float | None,
-        max_tokens: int | None,
-        response_format: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        reply = max_tokens if max_tokens is not None else DEFAULT_REPLY_TOKENS
-        budget = self._context_tokens - reply
-        if budget <= 0:
-            raise ContextTooLargeError(
-                f"max_tokens={reply} leaves no room for the prompt in a context of "
-                f"{self._context_tokens} tokens; ask for a shorter reply",
-                budget=self._context_tokens,
-            )
-        fitted = fit_messages(messages, budget)
-        if fitted.dropped:
-            logger.info(
-                "left out %d earlier messages (%s) to fit %d tokens",
-                fitted.dropped,
-                "summarised" if fitted.summarised else "not summarised",
-                budget,
-            )
-        logger.debug(
-            "chat request: model=%s messages=%d ~tokens=%d stream=%s structured=%s",
-            model,
-            len(fitted.messages),
-            fitted.tokens,
-            stream,
-            response_format is not None,
-        )
-        return build_chat_payload(
-            model,
-            fitted.messages,
-            stream=stream,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=response_format,
-        )
-
-    def _error(self, status: int, body: bytes, model: str | None) -> AssistantError:
-        return error_from_response(
-            status, body, url=self._base_url, model=model, secret=self._api_key
-        )
-
-    def _transport_error(self, exc: httpx.HTTPError) -> AssistantError:
-        return translate_transport_error(exc, url=self._base_url, timeouts=self._timeouts)
-
-    def _decode(self, body: bytes, what: str) -> Any:
-        try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad_body_error(self._base_url, what, body, "not JSON") from exc
-
-    def _completion(self, body: bytes) -> ChatCompletion:
-        try:
-            return parse_completion(self._decode(body, "chat completion"))
-        except ValueError as exc:
-            raise bad_body_error(self._base_url, "chat completion", body, str(exc)) from exc
-
-    def _chunk(self, data: str, model: str) -> ChatChunk | None:
-        raw = data.encode()
-        event = self._decode(raw, "stream event")
-        if isinstance(event, dict) and "error" in event:
-            raise self._error(400, raw, model)
-        try:
-            return parse_stream_event(event)
-        except ValueError as exc:
-            raise bad_body_error(self._base_url, "stream event", raw, str(exc)) from exc
-
-    def _model_list(self, body: bytes) -> list[str]:
-        try:
-            return parse_models(self._decode(body, "model list"))
-        except ValueError as exc:
-            raise bad_body_error(self._base_url, "model list", body, str(exc)) from exc
-
-    def _vectors(self, body: bytes, expected: int) -> list[list[float]]:
-        try:
-            return parse_embeddings(self._decode(body, "embedding list"), expected)
-        except ValueError as exc:
-            raise bad_body_error(self._base_url, "embedding list", body, str(exc)) from exc
-
-    def _with_models(self, error: AssistantError, available: list[str]) -> AssistantError:
-        if isinstance(error, ModelNotFoundError):
-            return ModelNotFoundError(error.model, available, url=self.base_url)
-        return error
-
-
-class AsyncChatClient(_BaseClient):
+class AsyncChatClient(BaseClient):
     """An asyncio client for one OpenAI-compatible model server.
 
     Args:
@@ -231,7 +64,9 @@ class AsyncChatClient(_BaseClient):
         timeouts: Limits for every request.
         context_tokens: The model's context window; requests are trimmed to fit it
             (see :func:`studio.assistant.fit_messages`).
-        transport: An httpx transport to use instead of the network (tests).
+        max_retries: Retries of a transient failure (429, 5xx, a lost connection), with
+            exponential backoff that honours ``Retry-After``; 0 disables them.
+        transport: An ``httpx2`` transport to use instead of the network (tests).
 
     Raises:
         ConfigurationError: ``base_url`` is not an http(s) URL.
@@ -244,17 +79,18 @@ class AsyncChatClient(_BaseClient):
         api_key: str | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-        transport: httpx.AsyncBaseTransport | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(
-            base_url, api_key=api_key, timeouts=timeouts, context_tokens=context_tokens
+            base_url,
+            api_key=api_key,
+            timeouts=timeouts,
+            context_tokens=context_tokens,
+            max_retries=max_retries,
         )
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url + "/",
-            headers=self._headers(),
-            timeout=timeouts.to_httpx(),
-            transport=transport,
-        )
+        http_client = openai.DefaultAsyncHttpxClient(transport=transport) if transport else None
+        self._sdk = openai.AsyncOpenAI(**self._sdk_options(), http_client=http_client)
 
     @classmethod
     def from_settings(
@@ -263,7 +99,8 @@ class AsyncChatClient(_BaseClient):
         *,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-        transport: httpx.AsyncBaseTransport | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> AsyncChatClient:
         """A client for the configured server.
 
@@ -277,6 +114,7 @@ class AsyncChatClient(_BaseClient):
             api_key=settings.llm_api_key,
             timeouts=timeouts,
             context_tokens=context_tokens,
+            max_retries=max_retries,
             transport=transport,
         )
 
@@ -296,7 +134,7 @@ class AsyncChatClient(_BaseClient):
         """Close the connections. The client cannot be used afterwards."""
         if self._state is not ClientState.CLOSED:
             self._state = ClientState.CLOSED
-            await self._http.aclose()
+            await self._sdk.close()
 
     async def chat(
         self,
@@ -324,15 +162,15 @@ class AsyncChatClient(_BaseClient):
             ContextTooLargeError: the request does not fit, here or on the server.
             AssistantServerError: any other error response or an unreadable body.
         """
-        payload = self._chat_payload(
+        arguments = self._chat_arguments(
             messages,
             model=model,
-            stream=False,
             temperature=temperature,
             max_tokens=max_tokens,
             response_format=response_format,
         )
-        body = await self._request("POST", "chat/completions", payload=payload, model=model)
+        completions = cast(Any, self._sdk.chat.completions.with_streaming_response)
+        body = await self._read(lambda: completions.create(stream=False, **arguments), model=model)
         return self._completion(body)
 
     async def stream_chat(
@@ -351,32 +189,26 @@ class AsyncChatClient(_BaseClient):
         Raises:
             The same errors as :meth:`chat`, including an error event mid-stream.
         """
-        payload = self._chat_payload(
-            messages,
-            model=model,
-            stream=True,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=None,
+        arguments = self._chat_arguments(
+            messages, model=model, temperature=temperature, max_tokens=max_tokens, response_format=None
         )
         self._ensure_open()
+        completions = cast(Any, self._sdk.chat.completions)
         try:
-            async with self._http.stream("POST", "chat/completions", json=payload) as response:
-                if response.status_code >= 400:
-                    body = await response.aread()
-                    raise await self._http_error(response.status_code, body, model)
-                decoder = SSEDecoder()
-                async for line in response.aiter_lines():
-                    data = decoder.feed(line)
-                    if data == DONE:
-                        return
-                    if data is not None and (chunk := self._chunk(data, model)) is not None:
-                        yield chunk
-                tail = decoder.flush()
-                if tail is not None and tail != DONE and (chunk := self._chunk(tail, model)):
+            stream = await completions.create(stream=True, **arguments)
+        except openai.OpenAIError as exc:
+            raise await self._sdk_error(exc, model) from exc
+        try:
+            async for event in stream:
+                chunk = self._chunk(event)
+                if chunk is not None:
                     yield chunk
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+        except openai.OpenAIError as exc:
+            raise await self._sdk_error(exc, model) from exc
+        except httpx2.HTTPError as exc:  # a read timeout between chunks
+            raise translate_transport_error(exc, url=self._base_url, timeouts=self._timeouts) from exc
+        finally:
+            await stream.close()
 
     async def ask_structured(
         self,
@@ -402,7 +234,10 @@ class AsyncChatClient(_BaseClient):
         request = structured_messages(messages, schema)
         response_format = response_format_for(schema)
         first = await self.chat(
-            request, model=model, temperature=temperature, max_tokens=max_tokens,
+            request,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
             response_format=response_format,
         )
         outcome = parse_structured(first.content, schema, finish_reason=first.finish_reason)
@@ -410,11 +245,15 @@ class AsyncChatClient(_BaseClient):
             return outcome.value
         logger.warning(
             "%s reply from %s did not validate (%s); asking once for a repair",
-            schema.__name__, model, "; ".join(outcome.problems),
+            schema.__name__,
+            model,
+            "; ".join(outcome.problems),
         )
         second = await self.chat(
             repair_messages(request, first.content, outcome.problems),
-            model=model, temperature=temperature, max_tokens=max_tokens,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
             response_format=response_format,
         )
         repaired = parse_structured(second.content, schema, finish_reason=second.finish_reason)
@@ -436,7 +275,10 @@ class AsyncChatClient(_BaseClient):
         Raises:
             AssistantOfflineError, AssistantTimeoutError, AssistantServerError.
         """
-        return self._model_list(await self._request("GET", "models", model=None))
+        listing = self._sdk.models.with_streaming_response
+        return self._model_list(
+            await self._read(lambda: listing.list(extra_headers=self._headers()), model=None)
+        )
 
     async def embeddings(self, texts: Sequence[str], *, model: str) -> list[list[float]]:
         """One embedding vector per text, from ``/v1/embeddings``, in input order.
@@ -448,28 +290,30 @@ class AsyncChatClient(_BaseClient):
         """
         if not texts:
             raise ValueError("embeddings() needs at least one text")
-        payload = {"model": model, "input": list(texts), "encoding_format": "float"}
-        body = await self._request("POST", "embeddings", payload=payload, model=model)
+        embeddings = self._sdk.embeddings.with_streaming_response
+        body = await self._read(
+            lambda: embeddings.create(
+                model=model, input=list(texts), encoding_format="float", extra_headers=self._headers()
+            ),
+            model=model,
+        )
         return self._vectors(body, len(texts))
 
-    async def _request(
-        self, method: str, path: str, *, payload: dict[str, Any] | None = None, model: str | None
-    ) -> bytes:
+    async def _read(self, open_response: Any, *, model: str | None) -> bytes:
+        """The body of the response ``open_response()`` opens, within ``Timeouts.total``."""
         self._ensure_open()
         total = self._timeouts.total
         try:
             async with asyncio.timeout(total):
-                response = await self._http.request(method, path, json=payload)
+                async with open_response() as response:
+                    return cast(bytes, await response.read())
         except TimeoutError as exc:
             raise total_timeout_error(self._base_url, total or 0.0) from exc
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        if response.status_code >= 400:
-            raise await self._http_error(response.status_code, response.content, model)
-        return response.content
+        except openai.OpenAIError as exc:
+            raise await self._sdk_error(exc, model) from exc
 
-    async def _http_error(self, status: int, body: bytes, model: str | None) -> AssistantError:
-        error = self._error(status, body, model)
+    async def _sdk_error(self, exc: openai.OpenAIError, model: str | None) -> AssistantError:
+        error = self._translate(exc, model)
         if isinstance(error, ModelNotFoundError):
             try:
                 available = await self.models()
@@ -479,7 +323,7 @@ class AsyncChatClient(_BaseClient):
         return error
 
 
-class ChatClient(_BaseClient):
+class ChatClient(BaseClient):
     """The blocking twin of :class:`AsyncChatClient`: same arguments, same methods.
 
     Safe to use where an event loop is already running (Jupyter): it does plain
@@ -494,17 +338,18 @@ class ChatClient(_BaseClient):
         api_key: str | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-        transport: httpx.BaseTransport | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         super().__init__(
-            base_url, api_key=api_key, timeouts=timeouts, context_tokens=context_tokens
+            base_url,
+            api_key=api_key,
+            timeouts=timeouts,
+            context_tokens=context_tokens,
+            max_retries=max_retries,
         )
-        self._http = httpx.Client(
-            base_url=self._base_url + "/",
-            headers=self._headers(),
-            timeout=timeouts.to_httpx(),
-            transport=transport,
-        )
+        http_client = openai.DefaultHttpxClient(transport=transport) if transport else None
+        self._sdk = openai.OpenAI(**self._sdk_options(), http_client=http_client)
 
     @classmethod
     def from_settings(
@@ -513,7 +358,8 @@ class ChatClient(_BaseClient):
         *,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-        transport: httpx.BaseTransport | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx2.BaseTransport | None = None,
     ) -> ChatClient:
         """A client for the configured server.
 
@@ -527,6 +373,7 @@ class ChatClient(_BaseClient):
             api_key=settings.llm_api_key,
             timeouts=timeouts,
             context_tokens=context_tokens,
+            max_retries=max_retries,
             transport=transport,
         )
 
@@ -546,7 +393,7 @@ class ChatClient(_BaseClient):
         """Close the connections. The client cannot be used afterwards."""
         if self._state is not ClientState.CLOSED:
             self._state = ClientState.CLOSED
-            self._http.close()
+            self._sdk.close()
 
     def chat(
         self,
@@ -558,15 +405,15 @@ class ChatClient(_BaseClient):
         response_format: dict[str, Any] | None = None,
     ) -> ChatCompletion:
         """One chat completion; see :meth:`AsyncChatClient.chat`."""
-        payload = self._chat_payload(
+        arguments = self._chat_arguments(
             messages,
             model=model,
-            stream=False,
             temperature=temperature,
             max_tokens=max_tokens,
             response_format=response_format,
         )
-        body = self._request("POST", "chat/completions", payload=payload, model=model)
+        completions = cast(Any, self._sdk.chat.completions.with_streaming_response)
+        body = self._read(lambda: completions.create(stream=False, **arguments), model=model)
         return self._completion(body)
 
     def stream_chat(
@@ -582,31 +429,26 @@ class ChatClient(_BaseClient):
         Stopping early: call the generator's ``close()`` (or use
         :func:`contextlib.closing`).
         """
-        payload = self._chat_payload(
-            messages,
-            model=model,
-            stream=True,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=None,
+        arguments = self._chat_arguments(
+            messages, model=model, temperature=temperature, max_tokens=max_tokens, response_format=None
         )
         self._ensure_open()
+        completions = cast(Any, self._sdk.chat.completions)
         try:
-            with self._http.stream("POST", "chat/completions", json=payload) as response:
-                if response.status_code >= 400:
-                    raise self._http_error(response.status_code, response.read(), model)
-                decoder = SSEDecoder()
-                for line in response.iter_lines():
-                    data = decoder.feed(line)
-                    if data == DONE:
-                        return
-                    if data is not None and (chunk := self._chunk(data, model)) is not None:
-                        yield chunk
-                tail = decoder.flush()
-                if tail is not None and tail != DONE and (chunk := self._chunk(tail, model)):
+            stream = completions.create(stream=True, **arguments)
+        except openai.OpenAIError as exc:
+            raise self._sdk_error(exc, model) from exc
+        try:
+            for event in stream:
+                chunk = self._chunk(event)
+                if chunk is not None:
                     yield chunk
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+        except openai.OpenAIError as exc:
+            raise self._sdk_error(exc, model) from exc
+        except httpx2.HTTPError as exc:  # a read timeout between chunks
+            raise translate_transport_error(exc, url=self._base_url, timeouts=self._timeouts) from exc
+        finally:
+            stream.close()
 
     def ask_structured(
         self,
@@ -621,7 +463,10 @@ class ChatClient(_BaseClient):
         request = structured_messages(messages, schema)
         response_format = response_format_for(schema)
         first = self.chat(
-            request, model=model, temperature=temperature, max_tokens=max_tokens,
+            request,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
             response_format=response_format,
         )
         outcome = parse_structured(first.content, schema, finish_reason=first.finish_reason)
@@ -629,11 +474,15 @@ class ChatClient(_BaseClient):
             return outcome.value
         logger.warning(
             "%s reply from %s did not validate (%s); asking once for a repair",
-            schema.__name__, model, "; ".join(outcome.problems),
+            schema.__name__,
+            model,
+            "; ".join(outcome.problems),
         )
         second = self.chat(
             repair_messages(request, first.content, outcome.problems),
-            model=model, temperature=temperature, max_tokens=max_tokens,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
             response_format=response_format,
         )
         repaired = parse_structured(second.content, schema, finish_reason=second.finish_reason)
@@ -649,38 +498,43 @@ class ChatClient(_BaseClient):
 
     def models(self) -> list[str]:
         """The model ids the server lists; see :meth:`AsyncChatClient.models`."""
-        return self._model_list(self._request("GET", "models", model=None))
+        listing = self._sdk.models.with_streaming_response
+        return self._model_list(self._read(lambda: listing.list(extra_headers=self._headers()), model=None))
 
     def embeddings(self, texts: Sequence[str], *, model: str) -> list[list[float]]:
         """One vector per text; see :meth:`AsyncChatClient.embeddings`."""
         if not texts:
             raise ValueError("embeddings() needs at least one text")
-        payload = {"model": model, "input": list(texts), "encoding_format": "float"}
-        body = self._request("POST", "embeddings", payload=payload, model=model)
+        embeddings = self._sdk.embeddings.with_streaming_response
+        body = self._read(
+            lambda: embeddings.create(
+                model=model, input=list(texts), encoding_format="float", extra_headers=self._headers()
+            ),
+            model=model,
+        )
         return self._vectors(body, len(texts))
 
-    def _request(
-        self, method: str, path: str, *, payload: dict[str, Any] | None = None, model: str | None
-    ) -> bytes:
+    def _read(self, open_response: Any, *, model: str | None) -> bytes:
+        """The body of the response ``open_response()`` opens; ``Timeouts.total`` is
+        checked as the body arrives."""
         self._ensure_open()
         total = self._timeouts.total
         deadline = None if total is None else time.monotonic() + total
+        parts: list[bytes] = []
         try:
-            with self._http.stream(method, path, json=payload) as response:
-                parts: list[bytes] = []
+            with open_response() as response:
                 for part in response.iter_bytes():
                     parts.append(part)
                     if deadline is not None and time.monotonic() > deadline:
                         raise total_timeout_error(self._base_url, total or 0.0)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        body = b"".join(parts)
-        if response.status_code >= 400:
-            raise self._http_error(response.status_code, body, model)
-        return body
+        except openai.OpenAIError as exc:
+            raise self._sdk_error(exc, model) from exc
+        except httpx2.HTTPError as exc:
+            raise translate_transport_error(exc, url=self._base_url, timeouts=self._timeouts) from exc
+        return b"".join(parts)
 
-    def _http_error(self, status: int, body: bytes, model: str | None) -> AssistantError:
-        error = self._error(status, body, model)
+    def _sdk_error(self, exc: openai.OpenAIError, model: str | None) -> AssistantError:
+        error = self._translate(exc, model)
         if isinstance(error, ModelNotFoundError):
             try:
                 available = self.models()

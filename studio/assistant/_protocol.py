@@ -1,8 +1,8 @@
 """The OpenAI-compatible wire protocol as pure functions: no I/O here.
 
-Request bodies, response parsing, Server-Sent Events decoding, and the translation of
-error responses and httpx exceptions into :mod:`studio.assistant` errors. Both clients
-(:mod:`studio.assistant._client`) call these, so sync and async behave the same.
+Response parsing and the translation of error responses and transport exceptions
+into :mod:`studio.assistant` errors. Both clients (:mod:`studio.assistant._client`, on
+the openai SDK) call these, so sync and async behave the same.
 
 Shapes follow the public API that Ollama, vLLM, llama.cpp's server, LM Studio and
 OpenAI all serve under ``/v1``: ``chat/completions`` (plain and ``stream=true``),
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 from studio._config import mask_password
 from studio._exceptions import ConfigurationError
@@ -37,8 +37,6 @@ from studio.assistant._timeouts import Timeouts
 from studio.assistant._types import ChatChunk, ChatCompletion, Message, Usage
 
 __all__ = [
-    "DONE",
-    "SSEDecoder",
     "build_chat_payload",
     "error_from_response",
     "normalise_base_url",
@@ -48,9 +46,6 @@ __all__ = [
     "parse_stream_event",
     "translate_transport_error",
 ]
-
-#: The payload of the event that ends an OpenAI stream.
-DONE = "[DONE]"
 
 _CONTEXT_PATTERNS = re.compile(
     r"maximum context length|context length|context window|context size|"
@@ -191,39 +186,6 @@ def parse_embeddings(data: Any, expected: int) -> list[list[float]]:
     return vectors
 
 
-class SSEDecoder:
-    """Incremental decoder for a ``text/event-stream`` body, one line at a time.
-
-    Follows the WHATWG rules that matter here: ``data:`` lines accumulate (joined by
-    newlines), a blank line dispatches the event, ``:`` lines are comments, other
-    fields (``event:``, ``id:``, ``retry:``) are ignored.
-    """
-
-    def __init__(self) -> None:
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> str | None:
-        """Take one line (without its line ending); return an event's data when complete."""
-        if line == "":
-            return self.flush()
-        if line.startswith(":"):
-            return None
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        return None
-
-    def flush(self) -> str | None:
-        """The pending event's data at the end of the body (``None`` when nothing waits)."""
-        if not self._data:
-            return None
-        data = "\n".join(self._data)
-        self._data = []
-        return data
-
-
 def error_from_response(
     status: int,
     body: bytes,
@@ -312,17 +274,18 @@ def scrub(text: str, secret: str | None) -> str:
 
 
 def translate_transport_error(
-    exc: httpx.HTTPError, *, url: str, timeouts: Timeouts
+    exc: httpx2.HTTPError, *, url: str, timeouts: Timeouts
 ) -> AssistantError:
-    """The assistant error for an httpx exception; callers chain it with ``from exc``."""
+    """The assistant error for a transport exception (``httpx2``, the SDK's HTTP library);
+    callers chain it with ``from exc``."""
     shown = mask_password(url)
-    if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, httpx2.ConnectTimeout):
         return AssistantOfflineError.unreachable(
             shown, f"no connection within {timeouts.connect:g} s"
         )
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, httpx2.ConnectError):
         return AssistantOfflineError.unreachable(shown, str(exc) or "connection refused")
-    if isinstance(exc, httpx.ReadTimeout):
+    if isinstance(exc, httpx2.ReadTimeout):
         return AssistantTimeoutError(
             f"the model server at {shown} sent nothing for {timeouts.read:g} s (read "
             "timeout). A large model may need a longer read timeout; or route this task "
@@ -331,7 +294,7 @@ def translate_transport_error(
             seconds=timeouts.read,
             url=shown,
         )
-    if isinstance(exc, httpx.WriteTimeout):
+    if isinstance(exc, httpx2.WriteTimeout):
         return AssistantTimeoutError(
             f"sending the request to the model server at {shown} took over "
             f"{timeouts.write:g} s (write timeout)",
@@ -339,7 +302,7 @@ def translate_transport_error(
             seconds=timeouts.write,
             url=shown,
         )
-    if isinstance(exc, httpx.PoolTimeout):
+    if isinstance(exc, httpx2.PoolTimeout):
         return AssistantTimeoutError(
             f"no free connection to the model server at {shown} within {timeouts.pool:g} s "
             "(pool timeout): too many requests at once",
@@ -347,7 +310,7 @@ def translate_transport_error(
             seconds=timeouts.pool,
             url=shown,
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return AssistantTimeoutError(
             f"the model server at {shown} timed out: {exc}", phase="unknown", url=shown
         )

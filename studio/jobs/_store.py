@@ -78,14 +78,33 @@ HISTORY_LIMIT = 20
 # ── transactions ──────────────────────────────────────────────────────────────────────
 
 
-def _owned(claim: ClaimedJob) -> ColumnElement[bool]:
-    """The fencing condition: the row is still running under exactly this claim."""
+def _owned(claim: ClaimedJob, dialect: str) -> ColumnElement[bool]:
+    """The fencing condition: the row is still running under exactly this claim, and
+    the claim's lease has not run out.
+
+    The lease is part of the fence, not only the reaper's trigger: a worker whose
+    heartbeat stalled past its lease has lost the job even before anyone reaped it,
+    because from that moment another worker may reap and claim it at any time. Checked
+    against the database clock, the one clock every machine shares.
+    """
     return (
         (JobModel.id == claim.id)
         & (JobModel.status == JobStatus.RUNNING.value)
         & (JobModel.worker_id == claim.worker_id)
         & (JobModel.attempts == claim.attempt)
+        & JobModel.lease_expires_at.is_not(None)
+        & (JobModel.lease_expires_at > now_sql(dialect))
     )
+
+
+def _owned_row_without_commit(session: Session, claim: ClaimedJob) -> JobModel | None:
+    """The claim's row, locked until the transaction ends, or ``None`` when the claim lost it.
+
+    The lock (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction is already
+    exclusive) keeps a reaper from requeueing the row between this read and our write.
+    """
+    query = select(JobModel).where(_owned(claim, session.get_bind().dialect.name)).with_for_update()
+    return session.scalars(query).one_or_none()
 
 
 def _find_or_raise_without_commit(session: Session, job_id: int, *, lock: bool = False) -> JobModel:
@@ -266,7 +285,7 @@ def heartbeat(database: Database, claim: ClaimedJob, *, lease_seconds: float) ->
     dialect = database.dialect
     statement = (
         update(JobModel)
-        .where(_owned(claim))
+        .where(_owned(claim, dialect))
         .values(
             heartbeat_at=now_sql(dialect),
             lease_expires_at=now_sql(dialect, plus_seconds=lease_seconds),
@@ -295,7 +314,7 @@ def report_progress(database: Database, claim: ClaimedJob, percent: float, messa
     if not 0 <= percent <= 100:
         raise ValueError(f"progress must be between 0 and 100, got {percent}")
     with database.session() as session:
-        row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
+        row = _owned_row_without_commit(session, claim)
         if row is None:
             return False
         row.progress = float(percent)
@@ -330,7 +349,7 @@ def finish(
     if status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
         raise ValueError(f"finish() ends a job as succeeded or cancelled, not {status}")
     with database.session() as session:
-        row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
+        row = _owned_row_without_commit(session, claim)
         if row is None:
             return False
         _end_without_commit(session, row, status, error=None, report_path=report_path, message=message)
@@ -343,7 +362,7 @@ def fail(database: Database, claim: ClaimedJob, error: str, *, report_path: str 
     Returns whether this claim still held the job (if not, nothing is written).
     """
     with database.session() as session:
-        row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
+        row = _owned_row_without_commit(session, claim)
         if row is None:
             return False
         _end_without_commit(session, row, JobStatus.FAILED, error=error, report_path=report_path)
@@ -357,7 +376,7 @@ def release(database: Database, claim: ClaimedJob, *, reason: str = "worker stop
     job is not at fault, so ``attempts`` goes back down. Returns whether it was released.
     """
     with database.session() as session:
-        row = session.scalars(select(JobModel).where(_owned(claim))).one_or_none()
+        row = _owned_row_without_commit(session, claim)
         if row is None:
             return False
         _remember_without_commit(row, "released", reason)

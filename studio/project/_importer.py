@@ -102,7 +102,8 @@ class ImportSummary:
 
 def import_file(database: Database, path: str | Path, *, home: Path) -> ImportSummary:
     """Validate the screenplay at ``path`` and import it (see :func:`import_screenplay`)."""
-    screenplay = load_screenplay(path)
+    # Exported screenplays name their images by absolute paths into the home's copies.
+    screenplay = load_screenplay(path, allowed_dirs=[home / REFERENCES_DIR])
     screenplay = _store_references(screenplay, base_dir=Path(path).parent, home=home)
     return import_screenplay(database, screenplay)
 
@@ -350,7 +351,7 @@ def _store_references(screenplay: Screenplay, *, base_dir: Path, home: Path) -> 
     for character in screenplay.characters:
         stored = []
         for image in character.reference_images:
-            source = (base_dir / image).expanduser().resolve()
+            source = (base_dir / image).resolve()
             if source.is_relative_to(home.resolve()):  # already ours (an exported file)
                 stored.append(source.relative_to(home.resolve()).as_posix())
                 continue

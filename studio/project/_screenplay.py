@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +27,16 @@ from pydantic import (
     ValidationError,
 )
 
-from studio._exceptions import ScreenplayError, ScreenplayIssue
+from studio._exceptions import ConfigurationError, ScreenplayError, ScreenplayIssue
+from studio.project._bounded_yaml import (
+    MAX_BYTES_VARIABLE,
+    LimitExceeded,
+    YamlLimits,
+    compose_bounded,
+    construct_plain,
+    limits_from_environment,
+)
+from studio.project._screenplay_checks import cross_check, format_loc
 
 __all__ = [
     "CameraSpec",
@@ -77,7 +86,9 @@ Text = Annotated[str, Field(max_length=10_000)]
 
 class _Spec(BaseModel):
     # Typos must be caught, not ignored: `duratoin: 5` is an error, not a default.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # NaN passes every `ge`/`le` bound (all comparisons are false) and inf overflows
+    # frame counts: neither is a number a screenplay means.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class LoraSpec(_Spec):
@@ -128,8 +139,22 @@ class DialogueSpec(_Spec):
     line: str = Field(min_length=1)
 
 
+# The database stores 32-bit integers; a bound here keeps a huge number a line error.
+MAX_NUMBER = 1_000_000
+
+
+def _not_a_bool(value: Any) -> Any:
+    # Lax mode reads `number: true` as 1; a scene number is never a yes/no.
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    return value
+
+
+Number = Annotated[int, BeforeValidator(_not_a_bool), Field(gt=0, le=MAX_NUMBER)]
+
+
 class SceneSpec(_Spec):
-    number: int = Field(gt=0)
+    number: Number
     title: str = ""
     description: Text = ""
     location: str = ""
@@ -151,7 +176,7 @@ class SceneSpec(_Spec):
 
 
 class EpisodeSpec(_Spec):
-    number: int = Field(gt=0)
+    number: Number
     title: str = ""
     synopsis: Text = ""
     scenes: list[SceneSpec] = Field(default_factory=list)
@@ -196,42 +221,89 @@ class Screenplay(_Spec):
 # --------------------------------------------------------------------------- loading
 
 
-def load_screenplay(path: str | Path, *, check_files: bool = True) -> Screenplay:
+def load_screenplay(
+    path: str | Path,
+    *,
+    check_files: bool = True,
+    allowed_dirs: Sequence[Path] = (),
+    limits: YamlLimits | None = None,
+) -> Screenplay:
     """Read, parse and validate a screenplay file.
 
     Args:
         path: A ``.yaml``/``.yml`` or ``.json`` file.
-        check_files: Check that reference images exist (relative paths are relative to
-            the screenplay's folder).
+        check_files: Check that reference images exist and lie inside the screenplay's
+            folder (relative paths are relative to it).
+        allowed_dirs: Other folders reference images may lie in (the studio home).
+        limits: Size, depth and alias bounds; by default 10 MiB (or
+            ``STUDIO_SCREENPLAY_MAX_BYTES``), 64 levels and 10,000 alias nodes.
 
     Raises:
         ScreenplayError: listing every problem with file, line and YAML path.
+        ConfigurationError: ``STUDIO_SCREENPLAY_MAX_BYTES`` is malformed.
     """
     shown = str(path)
+    limits = limits or _environment_limits()
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise ScreenplayError(
-            [ScreenplayIssue(shown, None, "", f"cannot read the file: {reason}")]
-        ) from error
-    return parse_screenplay(text, source=shown, base_dir=Path(path).parent if check_files else None)
+        with Path(path).open("rb") as stream:
+            # Read one byte past the limit rather than trust stat(): /dev/zero has size 0.
+            raw = stream.read(limits.max_bytes + 1)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        issue = ScreenplayIssue(shown, None, "", f"cannot read the file: {reason}")
+        raise ScreenplayError([issue]) from error
+    if len(raw) > limits.max_bytes:
+        raise ScreenplayError([ScreenplayIssue(shown, 1, "", _too_large(limits))])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = raw[error.start : error.start + 1].hex()
+        message = (
+            f"cannot read the file: byte 0x{byte} at column {column} is not UTF-8 text; "
+            "save the screenplay as UTF-8"
+        )
+        raise ScreenplayError([ScreenplayIssue(shown, line, "", message)]) from None
+    base_dir = Path(path).parent if check_files else None
+    return parse_screenplay(text, source=shown, base_dir=base_dir, allowed_dirs=allowed_dirs, limits=limits)
 
 
-def parse_screenplay(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> Screenplay:
+def parse_screenplay(
+    text: str,
+    *,
+    source: str = "<string>",
+    base_dir: Path | None = None,
+    allowed_dirs: Sequence[Path] = (),
+    limits: YamlLimits | None = None,
+) -> Screenplay:
     """Parse screenplay text (YAML or JSON). ``base_dir`` enables reference-image checks."""
+    limits = limits or _environment_limits()
+    if len(text) > limits.max_bytes:
+        raise ScreenplayError([ScreenplayIssue(source, 1, "", _too_large(limits))])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, loader = compose_bounded(text, limits)
+        lines, duplicates = _line_index(root)
+        data = construct_plain(root, loader)
+    except LimitExceeded as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else None
+        raise ScreenplayError([ScreenplayIssue(source, line, "", str(error.problem))]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         problem = error.problem or error.context or "syntax error"
-        raise ScreenplayError([ScreenplayIssue(source, line, "", f"invalid YAML: {problem}")]) from error
+        raise ScreenplayError([ScreenplayIssue(source, line, "", f"invalid YAML: {problem}")]) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        problem = f"invalid YAML: the control character U+{code:04X} is not allowed in YAML text"
+        raise ScreenplayError([ScreenplayIssue(source, line, "", problem)]) from None
     except yaml.YAMLError as error:
-        raise ScreenplayError([ScreenplayIssue(source, None, "", f"invalid YAML: {error}")]) from error
-    lines = _line_index(root)
-    return validate_screenplay_data(data, source=source, lines=lines, base_dir=base_dir)
+        raise ScreenplayError([ScreenplayIssue(source, None, "", f"invalid YAML: {error}")]) from None
+    found = [ScreenplayIssue(source, line, format_loc(loc), message) for loc, line, message in duplicates]
+    return validate_screenplay_data(
+        data, source=source, lines=lines, base_dir=base_dir, allowed_dirs=allowed_dirs, found=found
+    )
 
 
 def validate_screenplay_data(
@@ -240,74 +312,48 @@ def validate_screenplay_data(
     source: str = "<data>",
     lines: Mapping[tuple[Any, ...], int] | None = None,
     base_dir: Path | None = None,
+    allowed_dirs: Sequence[Path] = (),
+    found: Sequence[ScreenplayIssue] = (),
 ) -> Screenplay:
     """Validate already-parsed data: the one gate every screenplay change goes through
-    (file imports and assistant proposals alike)."""
+    (file imports and assistant proposals alike).
+
+    Schema and cross-reference problems are reported together, sorted by line, with
+    ``found`` (problems the parser saw, such as duplicate keys).
+    """
     lines = lines or {}
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ScreenplayError(
             [ScreenplayIssue(source, 1, "", f"a screenplay must be a mapping with a title, got {kind}")]
         )
+    issues = list(found)
+    screenplay: Screenplay | None = None
     try:
         screenplay = Screenplay.model_validate(data)
     except ValidationError as error:
-        issues = [_issue_from_pydantic(e, source, lines) for e in error.errors()]
-        raise ScreenplayError(sorted(issues, key=lambda issue: issue.line or 0)) from None
-    issues = [
-        ScreenplayIssue(source, _line_for(loc, lines), _format_loc(loc), message)
-        for loc, message in _cross_check(screenplay, base_dir)
+        issues += [_issue_from_pydantic(e, source, lines) for e in error.errors()]
+    issues += [
+        ScreenplayIssue(source, _line_for(loc, lines), format_loc(loc), message)
+        for loc, message in cross_check(data, base_dir=base_dir, allowed_dirs=allowed_dirs)
     ]
-    if issues:
-        raise ScreenplayError(issues)
+    if issues or screenplay is None:
+        raise ScreenplayError(sorted(issues, key=lambda issue: issue.line or 0))
     return screenplay
 
 
-def _cross_check(play: Screenplay, base_dir: Path | None) -> Iterable[tuple[tuple[Any, ...], str]]:
-    names = [c.name for c in play.characters]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            yield ("characters", i, "name"), f"duplicate character {name!r}"
-    for i, character in enumerate(play.characters):
-        for j, image in enumerate(character.reference_images):
-            if base_dir is not None and not (base_dir / image).expanduser().is_file():
-                yield (
-                    ("characters", i, "reference_images", j),
-                    f"reference image {image!r} does not exist (paths are relative to the screenplay)",
-                )
-    seen_episodes: set[int] = set()
-    seen_scenes: dict[int, tuple[Any, ...]] = {}
-    for e, episode in enumerate(play.episodes):
-        if episode.number in seen_episodes:
-            yield ("episodes", e, "number"), f"duplicate episode number {episode.number}"
-        seen_episodes.add(episode.number)
-        for s, scene in enumerate(episode.scenes):
-            here = ("episodes", e, "scenes", s)
-            if scene.number in seen_scenes:
-                first = _format_loc(seen_scenes[scene.number])
-                yield (
-                    here + ("number",),
-                    (
-                        f"duplicate scene number {scene.number} (also used by {first}); "
-                        "scene numbers are unique within the project"
-                    ),
-                )
-            seen_scenes.setdefault(scene.number, here)
-            present: set[str] = set()
-            for c, shown in enumerate(scene.characters):
-                if shown.name not in names:
-                    yield here + ("characters", c), _unknown("character", shown.name, names)
-                elif shown.name in present:
-                    yield here + ("characters", c), f"character {shown.name!r} is listed twice"
-                present.add(shown.name)
+def _environment_limits() -> YamlLimits:
+    try:
+        return limits_from_environment()
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
-def _unknown(kind: str, value: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
-    if close:
-        return f"unknown {kind} {value!r} (did you mean {close[0]!r}?)"
-    listed = ", ".join(repr(k) for k in known) if known else f"no {kind}s are defined"
-    return f"unknown {kind} {value!r}; known: {listed}"
+def _too_large(limits: YamlLimits) -> str:
+    return (
+        f"the file is larger than the {limits.max_bytes:,}-byte limit for screenplays; split the show "
+        f"into several files, or raise {MAX_BYTES_VARIABLE} if you trust this one"
+    )
 
 
 # ------------------------------------------------------------------------ error text
@@ -343,6 +389,10 @@ def _issue_from_pydantic(error: Any, source: str, lines: Mapping[tuple[Any, ...]
         message = f"{field} must be {words} {limit}, got {value!r}"
     elif kind in ("int_parsing", "int_type", "int_from_float"):
         message = f"{field} must be a whole number, got {value!r}"
+    elif kind == "finite_number":
+        message = f"{field} must be a finite number, got {value!r}"
+    elif kind == "int_parsing_size":
+        message = f"{field} is too large a number"
     elif kind in ("float_parsing", "float_type"):
         message = f"{field} must be a number, got {value!r}"
     elif kind in ("string_type",):
@@ -357,11 +407,11 @@ def _issue_from_pydantic(error: Any, source: str, lines: Mapping[tuple[Any, ...]
         message = f"{field} must not be empty"
     elif kind == "value_error":
         message = str(ctx.get("error", error["msg"]))
-        if field in ("width", "height"):
+        if field in ("width", "height", "number"):
             message = f"{field} {message}"
     else:
         message = f"{field}: {error['msg']}"
-    return ScreenplayIssue(source, _line_for(loc, lines), _format_loc(loc), message)
+    return ScreenplayIssue(source, _line_for(loc, lines), format_loc(loc), message)
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -392,13 +442,6 @@ def _types_in(annotation: Any) -> Iterable[Any]:
         yield origin_meta
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _line_for(loc: tuple[Any, ...], lines: Mapping[tuple[Any, ...], int]) -> int | None:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
@@ -406,22 +449,37 @@ def _line_for(loc: tuple[Any, ...], lines: Mapping[tuple[Any, ...], int]) -> int
     return None
 
 
-def _line_index(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
-    """Map every YAML path (keys and list indexes) to its 1-based line number."""
+def _line_index(
+    node: yaml.Node | None,
+) -> tuple[dict[tuple[Any, ...], int], list[tuple[tuple[Any, ...], int, str]]]:
+    """Map every YAML path (keys and list indexes) to its 1-based line number, and list
+    the keys written twice in one mapping (YAML keeps the last one silently)."""
     index: dict[tuple[Any, ...], int] = {}
+    duplicates: list[tuple[tuple[Any, ...], int, str]] = []
+    seen: set[int] = set()
 
     def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
         index.setdefault(path, current.start_mark.line + 1)
+        if id(current) in seen:  # an alias: indexed where its anchor was
+            return
+        seen.add(id(current))
         if isinstance(current, yaml.MappingNode):
+            keys: set[str] = set()
             for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # a complex key: construction reports it
                 key = key_node.value
-                index[path + (key,)] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if key in keys and key != "<<":
+                    duplicates.append((path + (key,), line, f"key {key!r} is given twice in this mapping"))
+                keys.add(key)
+                index[path + (key,)] = line
                 walk(value_node, path + (key,))
-                index[path + (key,)] = key_node.start_mark.line + 1
+                index[path + (key,)] = line
         elif isinstance(current, yaml.SequenceNode):
             for i, item in enumerate(current.value):
                 walk(item, path + (i,))
 
     if node is not None:
         walk(node, ())
-    return index
+    return index, duplicates

@@ -15,6 +15,7 @@ from studio.storage._models import (
     SceneModel,
     SegmentModel,
 )
+from studio.storage._queries import find_or_raise_project
 
 __all__ = ["format_status", "project_status"]
 
@@ -28,7 +29,8 @@ def project_status(database: Database, *, project: str | None = None) -> list[di
     with database.session() as session:
         query = select(ProjectModel).order_by(ProjectModel.id)
         if project is not None:
-            query = query.where(ProjectModel.title == project)
+            # Any case, and a did-you-mean when nothing matches, as every --project.
+            query = query.where(ProjectModel.id == find_or_raise_project(session, project).id)
         projects = list(session.scalars(query))
         counts: dict[int, Counter[str]] = {}
         for scene_id, status, n in session.execute(

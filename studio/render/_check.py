@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from studio._exceptions import ConfigurationError
+from studio._video import write_text_atomic
 from studio.quality import Decision, QualityDecision, QualityThresholds, VideoAnalysis, analyze_video, decide
 from studio.render._compose import CharacterState
 from studio.render._memory import FAILURE_SCORE, SUCCESS_SCORE, character_elements
@@ -83,7 +84,7 @@ def check_segment(
         thresholds=thresholds,
     )
     if series_path is not None:
-        series_path.write_text(json.dumps(analysis.to_json()), encoding="utf-8")
+        write_text_atomic(series_path, json.dumps(analysis.to_json()))
     decision = decide(analysis, thresholds, attempt=attempt, max_attempts=max_attempts)
     return SegmentCheck(analysis=analysis, decision=decision)
 

@@ -27,7 +27,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select
 
 from studio._exceptions import RenderError
-from studio._video import VideoWriter, iter_frames, probe, read_image, write_png
+from studio._video import (
+    VideoWriter,
+    crash_point,
+    iter_frames,
+    probe,
+    read_image,
+    remove_abandoned,
+    temporary_path,
+    write_png,
+)
 from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
 from studio.quality import Decision, fit_color_transfer
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
@@ -172,6 +181,10 @@ async def _render(
     briefs = prepare_episode(studio, episode=episode, project=project, backend=backend, parameters=parameters)
     project_title = briefs[0].project
     out_dir = episode_dir(studio.home, project_title, episode)
+    # Scene videos are written in out_dir, the episode's beside it: a render killed while
+    # stitching left its temporary files there.
+    remove_abandoned(out_dir)
+    remove_abandoned(out_dir.parent)
     tracker = _Progress(studio, [b.scene_id for b in briefs], progress)
     _set_episode_status(studio, briefs[0], EpisodeState.GENERATING)
     done_events = {b.number: asyncio.Event() for b in briefs}
@@ -219,24 +232,6 @@ async def _render(
     )
 
 
-def remove_abandoned_parts(folder: Path) -> None:
-    """Delete half-written files (``.NAME.PID.part``) left by a process that was killed."""
-    for part in folder.glob(".*.part"):
-        pid = part.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
-            part.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def continues(previous: SceneBrief, scene: SceneBrief) -> bool:
     """Whether ``scene`` continues ``previous``'s picture: one take across a soft
     transition at the same location. Its entry keyframe is then the previous exit keyframe."""
@@ -259,7 +254,7 @@ async def _render_scene(
     home = studio.home
     scene_dir = out_dir / f"scene_{brief.number:03d}"
     scene_dir.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_parts(scene_dir)
+    remove_abandoned(scene_dir)
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
         assert scene is not None
@@ -500,10 +495,13 @@ def _color_correct_in_place(result: SegmentResult, anchor: Path, fps: int) -> No
     """
     transfer = fit_color_transfer(result.video_path, anchor)
     info = probe(result.video_path)
-    corrected = result.video_path.with_name(result.video_path.stem + ".corrected.mp4")
+    # A temporary name (``.segment_NNN.mp4.corrected.PID.part``), so a render killed
+    # between the two renames leaves nothing the next run does not remove.
+    corrected = temporary_path(result.video_path, tag="corrected")
     with VideoWriter(corrected, width=info.width, height=info.height, fps=fps) as writer:
         for index, frame in enumerate(iter_frames(result.video_path)):
             writer.write(transfer.apply(frame), keyframe=index == 1 and result.leading_duplicate)
+    crash_point(f"{result.video_path.name}.corrected")
     os.replace(corrected, result.video_path)
     for png in (result.first_frame_path, result.last_frame_path):
         write_png(png, transfer.apply(read_image(png)))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from studio._exceptions import RenderError
+from studio._video import remove_abandoned, write_text_atomic
 from studio.backends import Backend, create_backend
 from studio.project._views import episode_progress
 from studio.render._pipeline import RenderSummary, slug
@@ -95,6 +96,7 @@ def run_render_report(
     title = briefs[0].project
     notebook, page = report_paths(studio.home, title, episode)
     notebook.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(notebook.parent)  # a report killed while exporting its page
     parameters = {
         "home": str(studio.home),
         "database_url": studio.settings.database_url,
@@ -182,7 +184,7 @@ def _export_html(notebook: Path, page: Path) -> None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))  # type: ignore[no-untyped-call]
-    page.write_text(body, encoding="utf-8")
+    write_text_atomic(page, body)
 
 
 # ------------------------------------------------------------- what the cells display

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -47,7 +46,14 @@ import av
 import numpy as np
 
 from studio._exceptions import RenderError
-from studio._video import DEFAULT_ENCODER, EncoderSettings, VideoWriter, temporary_path
+from studio._video import (
+    DEFAULT_ENCODER,
+    EncoderSettings,
+    VideoWriter,
+    crash_point,
+    temporary_folder,
+    temporary_path,
+)
 
 __all__ = ["TRANSITIONS", "SceneClip", "StitchError", "stitch_episode", "stitch_scene"]
 
@@ -371,7 +377,7 @@ def _assemble(pieces: Sequence[_Piece], out: Path, encoder: EncoderSettings) -> 
     fps = round(first_clip.fps)  # the encoder takes whole rates; muxing uses the exact one
     size = (first_clip.width, first_clip.height)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".stitch-") as work:
+    with temporary_folder(out.parent, tag="stitch") as work:
         copies: list[_Copy] = []
         for n, run in enumerate(_runs(pieces)):
             if isinstance(run, _Copy):
@@ -390,6 +396,7 @@ def _assemble(pieces: Sequence[_Piece], out: Path, encoder: EncoderSettings) -> 
                 stream = sink.add_stream_from_template(source.streams.video[0])
                 for run in copies:
                     written += _copy_packets(run, sink, stream, written, 1 / first_clip.fps)
+            crash_point(out.name)
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)

@@ -6,6 +6,8 @@ Every function runs inside the caller's session and never commits.
 
 from __future__ import annotations
 
+import difflib
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,24 +24,40 @@ __all__ = [
 
 
 def find_or_raise_project(session: Session, title: str | None) -> ProjectModel:
-    """The project titled ``title``, or the only project when ``title`` is ``None``.
+    """The project titled ``title`` (any case), or the only project when ``title`` is None.
 
     Raises:
-        NotFoundError: no such project, no project at all, or several and no title.
+        NotFoundError: no project matches (the message suggests the closest title and
+            lists the others), the title matches several projects only by case, or
+            ``title`` is None and there is not exactly one project.
     """
     projects = list(session.scalars(select(ProjectModel).order_by(ProjectModel.id)))
     if title is not None:
-        for project in projects:
-            if project.title == title:
-                return project
-        known = ", ".join(repr(p.title) for p in projects) or "none (run `studio import FILE`)"
-        raise NotFoundError(f"no project titled {title!r}; projects: {known}")
+        return _project_titled(projects, title)
     if not projects:
         raise NotFoundError("the database holds no project yet; run `studio import FILE` or `studio demo`")
     if len(projects) > 1:
         titles = ", ".join(repr(p.title) for p in projects)
         raise NotFoundError(f"several projects exist ({titles}); choose one with --project")
     return projects[0]
+
+
+def _project_titled(projects: list[ProjectModel], title: str) -> ProjectModel:
+    exact = [p for p in projects if p.title == title]
+    if exact:
+        return exact[0]
+    wanted = title.strip().casefold()
+    folded = [p for p in projects if p.title.casefold() == wanted]
+    if len(folded) == 1:
+        return folded[0]
+    if folded:
+        titles = ", ".join(repr(p.title) for p in folded)
+        raise NotFoundError(f"{title!r} matches several projects by case ({titles}); give the exact title")
+    by_fold = {p.title.casefold(): p.title for p in projects}
+    close = difflib.get_close_matches(wanted, list(by_fold), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_fold[close[0]]!r}?)" if close else ""
+    known = ", ".join(repr(p.title) for p in projects) or "none (run `studio import FILE`)"
+    raise NotFoundError(f"no project titled {title!r}{hint}; projects: {known}")
 
 
 def find_episode(session: Session, project: ProjectModel, number: int) -> EpisodeModel | None:

@@ -23,6 +23,7 @@ from studio.assistant import (
     estimate_message_tokens,
 )
 from studio.assistant._assist import project_brief
+from studio.assistant._client import DEFAULT_MAX_RETRIES
 from studio.project._importer import import_file
 from studio.storage._database import Database
 from studio.storage._models import AssistantMessageModel, ProjectModel
@@ -130,7 +131,7 @@ def test_chat_streams_stores_and_resumes(brain: EchoBrain, fake_server: FakeOpen
 def test_a_failed_turn_stores_nothing(brain: EchoBrain, fake_server: FakeOpenAI, studio: Studio) -> None:
     fake_server.reply("First answer.")
     first = brain.chat("Hello")
-    fake_server.stall()
+    fake_server.stall(1 + DEFAULT_MAX_RETRIES)
     with EchoBrain.from_studio(studio, timeouts=SHORT) as hasty, pytest.raises(AssistantTimeoutError):
         hasty.chat("Are you there?", conversation=first.conversation_id)
     assert len(brain.conversations.find_or_raise(first.conversation_id).messages) == 2
@@ -233,7 +234,8 @@ def test_cli_chat_interactive_session(fake_server: FakeOpenAI, cli_env: dict[str
 def test_cli_chat_keeps_going_after_a_failed_turn(
     fake_server: FakeOpenAI, cli_env: dict[str, str]
 ) -> None:
-    fake_server.fail(500, {"error": {"message": "CUDA out of memory", "type": "server_error", "code": None}})
+    for _ in range(1 + DEFAULT_MAX_RETRIES):  # a lasting failure: every retry fails too
+        fake_server.fail(500, {"error": {"message": "CUDA out of memory", "type": "server_error", "code": None}})
     fake_server.reply("Better now.")
     result = run_cli(["chat"], cli_env, input="First try\nSecond try\n")
     assert result.exit_code == 0, result.output

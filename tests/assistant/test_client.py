@@ -6,7 +6,7 @@ import asyncio
 import logging
 from contextlib import aclosing, closing
 
-import httpx
+import httpx2
 import pytest
 
 from studio import ConfigurationError, load_settings
@@ -186,7 +186,7 @@ def test_the_api_key_is_never_shown(
 
 
 def test_a_body_that_is_not_json_is_a_clear_error() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>hi</html>"))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text="<html>hi</html>"))
     client = ChatClient("http://model.invalid/v1", transport=transport)
     with client, pytest.raises(AssistantServerError, match="OpenAI-compatible API") as info:
         client.chat(HELLO, model="m")
@@ -194,7 +194,7 @@ def test_a_body_that_is_not_json_is_a_clear_error() -> None:
 
 
 def test_a_wrong_path_suggests_checking_the_url() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(404, text="404 not found"))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(404, text="404 not found"))
     client = ChatClient("http://model.invalid", transport=transport)
     with client, pytest.raises(AssistantServerError, match="usually ends in /v1") as info:
         client.models()
@@ -207,10 +207,10 @@ def test_an_error_event_mid_stream_is_raised() -> None:
         'data: {"error":{"message":"the GPU fell over","type":"server_error","code":null}}\n\n'
     )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text=events, headers={"Content-Type": "text/event-stream"})
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, text=events, headers={"Content-Type": "text/event-stream"})
 
-    with ChatClient("http://model.invalid/v1", transport=httpx.MockTransport(handler)) as client:
+    with ChatClient("http://model.invalid/v1", transport=httpx2.MockTransport(handler)) as client:
         stream = client.stream_chat(HELLO, model="m")
         assert next(stream).content == "Hel"
         with pytest.raises(AssistantServerError, match="the GPU fell over"):
@@ -222,9 +222,11 @@ def test_a_stream_without_done_ends_cleanly() -> None:
         ": keep-alive comment\n"
         "event: message\n"
         'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
-        'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}'
+        'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}\n\n'
+        # An event cut off before its blank line is not dispatched (WHATWG SSE rules).
+        'data: {"choices":[{"index":0,"delta":{"content":"lost"},"finish_reason":null}]}'
     )
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=events))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text=events))
     with ChatClient("http://model.invalid/v1", transport=transport) as client:
         chunks = list(client.stream_chat(HELLO, model="m"))
     assert [(c.content, c.finish_reason) for c in chunks] == [("a", None), ("b", "stop")]

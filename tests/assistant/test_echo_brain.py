@@ -20,6 +20,7 @@ from studio.assistant import (
     ModelNotFoundError,
     StaleProposalError,
 )
+from studio.assistant._client import DEFAULT_MAX_RETRIES
 from tests.assistant.conftest import TEST_TIMEOUTS, llm_settings, run_cli
 from tests.assistant.fake_openai import FakeOpenAI
 from tests.assistant.test_errors import SHORT
@@ -187,7 +188,7 @@ def test_server_down_changes_nothing(settings: Settings, dead_url: str) -> None:
 
 def test_a_timeout_changes_nothing(studio: Studio, fake_server: FakeOpenAI) -> None:
     before = studio.export_text()
-    fake_server.stall()
+    fake_server.stall(1 + DEFAULT_MAX_RETRIES)
     brain = EchoBrain.from_studio(studio, timeouts=SHORT)
     with brain, pytest.raises(AssistantTimeoutError, match="read timeout") as info:
         brain.breakdown(episode=2, synopsis="The morning after.")

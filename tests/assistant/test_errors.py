@@ -16,6 +16,7 @@ from studio.assistant import (
     ModelNotFoundError,
     Timeouts,
 )
+from studio.assistant._client import DEFAULT_MAX_RETRIES
 from tests.assistant.conftest import TEST_TIMEOUTS
 from tests.assistant.fake_openai import FakeOpenAI
 
@@ -49,7 +50,7 @@ def test_server_down_async(dead_url: str) -> None:
 
 
 def test_read_timeout(fake_server: FakeOpenAI) -> None:
-    fake_server.stall()
+    fake_server.stall(1 + DEFAULT_MAX_RETRIES)  # the first try and every retry
     client = ChatClient(fake_server.base_url, timeouts=SHORT)
     with client, pytest.raises(AssistantTimeoutError, match="read timeout") as info:
         client.chat(HELLO, model="fake-small")
@@ -58,7 +59,7 @@ def test_read_timeout(fake_server: FakeOpenAI) -> None:
 
 
 def test_read_timeout_while_streaming(fake_server: FakeOpenAI) -> None:
-    fake_server.stall()
+    fake_server.stall(1 + DEFAULT_MAX_RETRIES)
     client = ChatClient(fake_server.base_url, timeouts=SHORT)
     with client, pytest.raises(AssistantTimeoutError) as info:
         list(client.stream_chat(HELLO, model="fake-small"))

@@ -119,3 +119,15 @@ def test_every_command_takes_the_global_options_after_its_name(tmp_path: Path) -
         for each in commands:
             options = {opt for param in each.params for opt in param.opts}
             assert {"--home", "--database-url", "--json"} <= options, (name, each.name)
+
+
+def test_project_titles_match_in_any_case_with_a_suggestion(tmp_path: Path) -> None:
+    run(tmp_path, "import", str(DEMO_SCREENPLAY))
+    code, out, _ = run(tmp_path, "status", "--project", "neon tide", "--json")
+    assert code == 0
+    assert [p["project"] for p in json.loads(out)["projects"]] == ["Neon Tide"]
+    code, out, _ = run(tmp_path, "export", "--project", "NEON TIDE")
+    assert code == 0 and out.startswith("title: Neon Tide")
+    code, out, err = run(tmp_path, "status", "--project", "Neon Tid")
+    assert code == 2 and out == ""
+    assert "no project titled 'Neon Tid' (did you mean 'Neon Tide'?); projects: 'Neon Tide'" in err

@@ -150,6 +150,29 @@ def test_an_expired_lease_is_requeued_once_then_failed_past_max_attempts(databas
     assert "2 of 2 attempts" in info.error
 
 
+def test_an_expired_lease_refuses_every_write_even_before_it_is_reaped(database: Database) -> None:
+    ids = [enqueue(database, "noop") for _ in range(5)]
+    claims = [claim_next(database, "stalled", lease_seconds=LEASE) for _ in ids]
+    assert all(claim is not None for claim in claims)
+    for claim in claims:
+        assert claim is not None
+        expire(database, claim)
+    first, second, third, fourth, fifth = (c for c in claims if c is not None)
+    # Nobody has reaped them: the rows still say running under these claims.
+    assert {get_job(database, i).status for i in ids} == {JobStatus.RUNNING}
+    assert not finish(database, first, JobStatus.SUCCEEDED)
+    assert not finish(database, second, JobStatus.CANCELLED)
+    assert not fail(database, third, "RuntimeError: late")
+    assert not report_progress(database, fourth, 50, "late progress")
+    assert not heartbeat(database, fifth, lease_seconds=LEASE).owned
+    assert not release(database, fifth)
+    for job_id in ids:
+        info = get_job(database, job_id)
+        assert (info.status, info.progress, info.message, info.error) == (JobStatus.RUNNING, 0, "", None)
+    # The reaper takes every one of them back.
+    assert sorted(reap_expired(database).requeued) == ids
+
+
 def test_the_same_worker_reclaiming_a_job_gets_a_new_token(database: Database) -> None:
     enqueue(database, "noop")
     old = claim_next(database, "w", lease_seconds=LEASE)

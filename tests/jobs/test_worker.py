@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from studio import _worker
 from studio._config import Settings
-from studio.jobs._records import JobStatus
+from studio.jobs._records import ClaimedJob, HeartbeatResult, JobStatus
 from studio.jobs._runners import describe_failure, job_runner, register_job_type
-from studio.jobs._store import enqueue, get_job, list_jobs, request_cancel
+from studio.jobs._store import database_now, enqueue, get_job, list_jobs, request_cancel
 from studio.jobs._worker import Worker, WorkerState
 from studio.storage._database import Database
 from tests.jobs import _test_jobs  # noqa: F401 - registers the test job types
@@ -117,6 +118,53 @@ def test_heartbeats_keep_a_long_job_alive(database: Database, settings: Settings
     info = get_job(database, job_id)
     assert (info.status, info.attempts) == (JobStatus.SUCCEEDED, 1)
     assert len(lines(log)) == 150
+
+
+def test_a_stalled_heartbeat_loses_the_job_and_its_late_result_is_refused(
+    database: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "effects.log"
+    job_id = enqueue(database, "gated", parameters={"log": str(log)})
+    real_heartbeat = _worker.heartbeat
+    unstall = threading.Event()
+
+    def stalling_heartbeat(db: Database, claim: ClaimedJob, *, lease_seconds: float) -> HeartbeatResult:
+        if claim.worker_id == "stalled":  # hangs (a frozen VM, a wedged connection)
+            unstall.wait(DEADLINE)
+        return real_heartbeat(db, claim, lease_seconds=lease_seconds)
+
+    monkeypatch.setattr(_worker, "heartbeat", stalling_heartbeat)
+    _test_jobs.GATE.clear()
+    stalled = Worker(database, settings, max_jobs=1, lease_seconds=1, poll_seconds=0.05, worker_id="stalled")
+    stalled_thread = threading.Thread(target=stalled.run)
+    stalled_thread.start()
+    try:
+        wait_for(lambda: any(line.startswith("started") for line in lines(log)), "the first attempt")
+        lease = get_job(database, job_id).lease_expires_at
+        assert lease is not None
+        wait_for(lambda: database_now(database) > lease, "the stalled lease to run out")
+        # Nobody has reaped the job; the stalled worker now finishes its work and reports.
+        _test_jobs.GATE.set()
+        unstall.set()
+        stalled_thread.join(DEADLINE)
+        assert not stalled_thread.is_alive()
+    finally:
+        _test_jobs.GATE.set()
+        unstall.set()
+        stalled.stop()
+        stalled_thread.join(DEADLINE)
+    assert (stalled.stats.succeeded, stalled.stats.lost) == (0, 1)
+    assert get_job(database, job_id).status is JobStatus.RUNNING  # the late "success" did not land
+    rescuer = Worker(database, settings, once=True, lease_seconds=5, poll_seconds=0.05, worker_id="rescuer")
+    assert rescuer.run().succeeded == 1
+    info = get_job(database, job_id)
+    assert (info.status, info.attempts, info.worker_id) == (JobStatus.SUCCEEDED, 2, "rescuer")
+    assert [h["outcome"] for h in info.history] == ["lease expired", "succeeded"]
+    assert [line.split()[:3] for line in lines(log)] == [
+        ["started", str(job_id), "1"],
+        ["late", str(job_id), "1"],
+        ["done", str(job_id), "2"],
+    ]
 
 
 def test_registry_and_failure_descriptions() -> None:

@@ -34,14 +34,17 @@ def studio(settings: Settings) -> Studio:
         (10, 4, 24, [80, 80, 80]),
         (0.1, 4, 24, [2]),
         (30, 5.0, 16, [80] * 6),
+        (5.05, 4, 24, [61, 60]),
+        (8.5, 4, 24, [68, 68, 68]),
+        (8.55, 4, 24, [69, 68, 68]),
     ],
 )
 def test_plan_sizes(duration: float, limit: float, fps: int, frames: list[int]) -> None:
     plan = plan_segments(duration, max_segment_seconds=limit, fps=fps)
     assert sum(p.frames for p in plan) == round(duration * fps)
-    assert [p.frames for p in plan] == [
-        f // 2 if len(frames) == 2 and duration < 8 else f for f in frames
-    ] or True
+    assert [p.frames for p in plan] == frames
+    assert [p.start_frame for p in plan] == [sum(frames[:i]) for i in range(len(frames))]
+    assert [p.number for p in plan] == list(range(len(frames)))
     assert all(p.duration_seconds <= limit + 1e-9 for p in plan)
     assert max(p.frames for p in plan) - min(p.frames for p in plan) <= 1
     assert [p.start_frame for p in plan] == [sum(q.frames for q in plan[:i]) for i in range(len(plan))]
