@@ -1,6 +1,8 @@
 """Animatic backend speed: frames per second at 768x512 and the realtime factor at 24 fps.
 
-Renders a 4 s segment (96 frames, two characters, a dolly, rain, dialogue) a few times,
+Renders a 4 s segment (96 frames, three characters drawn from their sheets: a running
+courier crossing the frame, a speaker, a nine-tailed fox; a rooftop by the harbour at
+night in the rain, a dolly, dialogue) a few times,
 end to end: scene rendering, H.264 encoding and the two lossless PNGs. Prints the best
 run, plus the rendering alone, so the split between drawing and encoding is visible.
 
@@ -25,16 +27,21 @@ SCENE = SceneContext(
     episode=1,
     scene=1,
     title="Rooftop",
-    location="school rooftop",
-    time_of_day="sunset",
+    location="harbour rooftops",
+    time_of_day="night",
     weather="light rain",
-    lighting="warm",
+    lighting="neon signs",
+    camera_angle="medium",
     camera_movement="dolly",
     characters=(
-        CharacterInShot("Aiko", ("#e63946", "#1d3557"), position="left", facing="right"),
-        CharacterInShot("Ren", ("#2a9d8f",), position="right", facing="left", action="walking"),
+        CharacterInShot("Aiko", ("#e63946", "#1d3557"), position="left", facing="right",
+                        hair="long black", action="runs across the roof"),
+        CharacterInShot("Ren", ("#2a9d8f",), position="right", facing="left", action="waving",
+                        hair="spiky blond"),
+        CharacterInShot("Hoshi", ("#f1faee",), position="center", description="a white fox, nine tails"),
     ),
     dialogue=(DialogueLine("Aiko", "We made it before the bell."), DialogueLine("Ren", "Now what?")),
+    actions=("they run to the edge", "Ren points at the harbour"),
     duration_seconds=12.0,
 )
 

@@ -16,7 +16,7 @@ import math
 import re
 
 from studio.backends._animatic_figures import Figure, Paint, PoseSpan, Travel
-from studio.backends._animatic_places import Atmosphere, scene_hash
+from studio.backends._animatic_light import Atmosphere, scene_hash
 from studio.backends._animatic_words import Look, Pose, find_color, read_look, read_pose, read_travel
 from studio.backends._base import CharacterInShot, SceneContext
 
@@ -161,7 +161,9 @@ def lay_out_cast(
     return tuple(figures)
 
 
-def _windows(scene: SceneContext, name: str, names: list[str], seconds: float) -> list[tuple[float, float, str]]:
+def _windows(
+    scene: SceneContext, name: str, names: list[str], seconds: float
+) -> list[tuple[float, float, str]]:
     """The scene's actions as ``(start, end, text)`` for this character ("" when not theirs)."""
     n = len(scene.actions)
     windows = []
@@ -181,8 +183,20 @@ def _moving(pose: Pose, speed: float) -> Pose:
     return Pose(legs, pose.arms if pose.arms in ("hold", "wave") else "rest")
 
 
-def _across(spans: list[PoseSpan], travel: list[Travel], pose: Pose, facing: int, direction: int, x_frac: float,
-            width: int, start: float, end: float, away: bool, *, replace: bool = False) -> None:  # fmt: skip
+def _across(
+    spans: list[PoseSpan],
+    travel: list[Travel],
+    pose: Pose,
+    facing: int,
+    direction: int,
+    x_frac: float,
+    width: int,
+    start: float,
+    end: float,
+    away: bool,
+    *,
+    replace: bool = False,
+) -> None:
     d = _direction(direction, facing, x_frac)
     speed = _RUN if pose.legs == "run" else _WALK
     room = (0.88 - x_frac) if d > 0 else (x_frac - 0.12)  # stay in the frame

@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from studio.backends._animatic_creatures import draw_animal, draw_bird, draw_creature, draw_robot
+from studio.backends._animatic_pen import INK, MOUTH, Pen, limb, shade, shadow
 from studio.backends._animatic_words import Look, Pose
 
 __all__ = ["Figure", "Paint", "PoseSpan", "Travel", "draw_figure", "figure_top", "pose_at", "x_at"]
@@ -27,12 +28,7 @@ __all__ = ["Figure", "Paint", "PoseSpan", "Travel", "draw_figure", "figure_top",
 Color = tuple[int, int, int]
 Point = tuple[float, float]
 
-_SHIFT = 4  # OpenCV fixed-point bits: sub-pixel drawing keeps slow motion smooth
-_ONE = 1 << _SHIFT
-_AA = cv2.LINE_AA
 _BLEND_SECONDS = 0.25
-_INK = (30, 28, 40)
-_MOUTH = (120, 34, 40)
 _LETTER = (246, 240, 222)
 
 
@@ -161,7 +157,10 @@ def _joints(look: Look, span: PoseSpan, t: float, phase: float) -> dict[str, Poi
         hip_y = 0.45 + 0.012 * abs(math.cos(phi))
         for k in (0, 1):
             swing = math.sin(phi + k * math.pi)
-            feet[k] = (d * 0.15 * swing + (k * 2 - 1) * 0.06 * spread, 0.06 * max(0.0, math.cos(phi + k * math.pi)))
+            feet[k] = (
+                d * 0.15 * swing + (k * 2 - 1) * 0.06 * spread,
+                0.06 * max(0.0, math.cos(phi + k * math.pi)),
+            )
     elif legs == "run":
         phi = 2 * math.pi * 1.7 * t + phase
         hip_x, hip_y, lean = d * 0.03, 0.41 + 0.035 * abs(math.sin(phi)), 0.22 * abs(d)
@@ -195,9 +194,9 @@ def _joints(look: Look, span: PoseSpan, t: float, phase: float) -> dict[str, Poi
             feet = [(-0.1, -0.0), (0.1, 0.0)]
     elif legs == "crouch":
         breath = 0.01 * math.sin(2 * math.pi * 0.8 * t + phase)
-        hip_x, hip_y, lean = -d * 0.08, 0.37 + breath, 0.75 if d else 0.35
+        hip_x, hip_y, lean = -d * 0.1, 0.36 + breath, 0.95 if d else 0.35
         if d:
-            knees = [(d * 0.07, 0.21), (d * 0.1, 0.22)]
+            knees = [(d * 0.05, 0.2), (d * 0.08, 0.21)]
             feet = [(-d * 0.03, 0.0), (d * 0.0, 0.0)]
         else:
             knees = [(-0.12, 0.2), (0.12, 0.2)]
@@ -239,7 +238,10 @@ def _joints(look: Look, span: PoseSpan, t: float, phase: float) -> dict[str, Poi
         if legs in ("walk", "run"):
             phi = 2 * math.pi * (1.1 if legs == "walk" else 1.7) * t + phase
             reach = 0.12 if legs == "walk" else 0.2
-            hand = (shoulder[0] - d * reach * math.sin(phi + k * math.pi), shoulder[1] - (0.3 if legs == "walk" else 0.2))
+            hand = (
+                shoulder[0] - d * reach * math.sin(phi + k * math.pi),
+                shoulder[1] - (0.3 if legs == "walk" else 0.2),
+            )
         if legs == "crouch":
             hand = joints[f"knee_{name}"]
             hand = (hand[0] + (0.0 if d else -side * 0.02), hand[1] + 0.04)
@@ -249,7 +251,10 @@ def _joints(look: Look, span: PoseSpan, t: float, phase: float) -> dict[str, Poi
         elif arms == "point" and front:
             hand = (shoulder[0] + (d or 1) * 0.34, shoulder[1] + 0.03)
         elif arms == "wave" and front:
-            hand = (shoulder[0] + (d or 1) * 0.12 + 0.05 * math.sin(2 * math.pi * 2.0 * t), shoulder[1] + 0.27)
+            hand = (
+                shoulder[0] + (d or 1) * 0.12 + 0.05 * math.sin(2 * math.pi * 2.0 * t),
+                shoulder[1] + 0.27,
+            )
             bend = -(d or 1)
         elif arms == "up":
             hand = (shoulder[0] + side * 0.14 + d * 0.06, shoulder[1] + 0.27)
@@ -266,57 +271,9 @@ def _blend(a: dict[str, Point], b: dict[str, Point], w: float) -> dict[str, Poin
     return {k: (a[k][0] + (b[k][0] - a[k][0]) * w, a[k][1] + (b[k][1] - a[k][1]) * w) for k in b}
 
 
-# --------------------------------------------------------------------------- drawing
-
-
-class _Pen:
-    """Figure units to fixed-point screen coordinates, and the primitives in them."""
-
-    def __init__(self, img: np.ndarray, sx: float, sy: float, h: float) -> None:
-        self.img, self.sx, self.sy, self.h = img, sx, sy, h
-
-    def pt(self, p: Point) -> tuple[int, int]:
-        return (round((self.sx + p[0] * self.h) * _ONE), round((self.sy - p[1] * self.h) * _ONE))
-
-    def size(self, u: float) -> int:
-        return max(_ONE, round(u * self.h * _ONE))
-
-    def px(self, u: float) -> int:
-        return max(1, round(u * self.h))
-
-    def line(self, a: Point, b: Point, color: Color, width: float) -> None:
-        cv2.line(self.img, self.pt(a), self.pt(b), color, self.px(width), _AA, _SHIFT)
-
-    def circle(self, c: Point, r: float, color: Color) -> None:
-        cv2.circle(self.img, self.pt(c), self.size(r), color, -1, _AA, _SHIFT)
-
-    def ellipse(self, c: Point, rx: float, ry: float, angle: float, color: Color, start: float = 0,
-                end: float = 360, width: int = -1) -> None:  # fmt: skip
-        axes = (self.size(rx), self.size(ry))
-        cv2.ellipse(self.img, self.pt(c), axes, angle, start, end, color, width, _AA, _SHIFT)
-
-    def poly(self, points: list[Point], color: Color, outline: Color | None = None) -> None:
-        pts = np.array([self.pt(p) for p in points], np.int32)
-        cv2.fillPoly(self.img, [pts], color, _AA, _SHIFT)
-        if outline is not None:
-            cv2.polylines(self.img, [pts], True, outline, 1, _AA, _SHIFT)
-
-
-def _shadow(img: np.ndarray, sx: float, sy: float, h: float, width: float) -> None:
-    """A soft dark ellipse on the ground: it shows a jump and grounds a figure."""
-    rx, ry = max(2, round(width * h)), max(1, round(0.025 * h))
-    x0, x1 = max(0, round(sx) - rx - 1), min(img.shape[1], round(sx) + rx + 2)
-    y0, y1 = max(0, round(sy) - ry - 1), min(img.shape[0], round(sy) + ry + 2)
-    if x0 >= x1 or y0 >= y1:
-        return
-    roi = img[y0:y1, x0:x1]
-    mask = np.zeros(roi.shape[:2], np.uint8)
-    cv2.ellipse(mask, (round(sx) - x0, round(sy) - y0), (rx, ry), 0, 0, 360, 90, -1, _AA)
-    roi[:] = (roi.astype(np.uint16) * (255 - mask[..., None]) // 255).astype(np.uint8)
-
-
-def draw_figure(img: np.ndarray, fig: Figure, sx: float, sy: float, h: float, t: float, *,
-                speaking: bool) -> None:  # fmt: skip
+def draw_figure(
+    img: np.ndarray, fig: Figure, sx: float, sy: float, h: float, t: float, *, speaking: bool
+) -> None:
     """Draw ``fig`` at time ``t`` with its feet at ``(sx, sy)``, an average adult ``h`` px tall.
 
     ``speaking`` moves the mouth: the figure's line is on screen.
@@ -331,33 +288,29 @@ def draw_figure(img: np.ndarray, fig: Figure, sx: float, sy: float, h: float, t:
         if blend < 1.0:
             joints = _blend(_joints(fig.look, before, t, fig.phase), joints, blend)
         lift = joints["lift"][1]
-        _shadow(img, sx, sy, h, 0.16 * (1 - lift))
-        pen = _Pen(img, sx, sy - lift * h, h)
+        shadow(img, sx, sy, h, 0.16 * (1 - lift))
+        pen = Pen(img, sx, sy - lift * h, h)
         if kind == "robot":
-            _draw_robot(pen, fig, now, joints, t)
+            draw_robot(pen, fig, now, joints, t)
         else:
             _draw_person(pen, fig, now, joints, t, speaking)
     else:
         d = now.facing or 1
-        pen = _Pen(img, sx, sy, h)
-        _shadow(img, sx, sy, h, 0.2 if kind != "bird" else 0.08)
+        pen = Pen(img, sx, sy, h)
+        shadow(img, sx, sy, h, 0.2 if kind != "bird" else 0.08)
         if kind in ("fox", "cat", "dog"):
-            _draw_animal(pen, fig, now.pose, d, t, speaking)
+            draw_animal(pen, fig, now.pose, d, t, speaking)
         elif kind == "bird":
-            _draw_bird(pen, fig, now.pose, d, t)
+            draw_bird(pen, fig, now.pose, d, t)
         else:
-            _draw_creature(pen, fig, now.pose, t, speaking)
+            draw_creature(pen, fig, now.pose, t, speaking)
 
 
-def _limb(pen: _Pen, a: Point, b: Point, c: Point, color: Color, width: float, end: Color) -> None:
-    pen.line(a, b, color, width)
-    pen.line(b, c, color, width)
-    pen.circle(c, width * 0.55, end)
-
-
-def _draw_person(pen: _Pen, fig: Figure, span: PoseSpan, j: dict[str, Point], t: float, speaking: bool) -> None:
+def _draw_person(
+    pen: Pen, fig: Figure, span: PoseSpan, j: dict[str, Point], t: float, speaking: bool
+) -> None:
     look, paint, d = fig.look, fig.paint, span.facing
-    limb = {"slim": 0.055, "average": 0.065, "athletic": 0.075, "heavy": 0.08}[look.build]
+    thick = {"slim": 0.055, "average": 0.065, "athletic": 0.075, "heavy": 0.08}[look.build]
     head, neck, hip = j["head"], j["neck"], j["hip"]
     away = span.away
     shoulder_w, hip_w = _WIDTHS[look.build]
@@ -367,16 +320,24 @@ def _draw_person(pen: _Pen, fig: Figure, span: PoseSpan, j: dict[str, Point], t:
     near = "l" if far == "r" else "r"
     _back_hair(pen, look, paint.hair, head, d, t, fig.phase)
     if d:  # in profile the far arm is behind the body
-        _limb(pen, j[f"shoulder_{far}"], j[f"elbow_{far}"], j[f"hand_{far}"], _shade(paint.top, 0.8), limb * 0.9, paint.skin)
+        limb(
+            pen,
+            j[f"shoulder_{far}"],
+            j[f"elbow_{far}"],
+            j[f"hand_{far}"],
+            shade(paint.top, 0.8),
+            thick * 0.9,
+            paint.skin,
+        )
     if span.pose.legs == "sit":  # something to sit on
         pen.poly([(hip[0] - 0.14, 0.27), (hip[0] + 0.14, 0.27), (hip[0] + 0.14, 0.0), (hip[0] - 0.14, 0.0)],
-                 (96, 84, 78), _INK)  # fmt: skip
+                 (96, 84, 78), INK)  # fmt: skip
     for side in ("l", "r"):
         knee, foot = j[f"knee_{side}"], j[f"foot_{side}"]
         root = (hip[0] + (-1 if side == "l" else 1) * hip_w * (0.6 if d == 0 else 0.2), hip[1])
-        pen.line(root, knee, paint.bottom, limb * 1.1)
-        pen.line(knee, foot, paint.bottom, limb)
-        pen.line(foot, (foot[0] + (d or 0) * 0.05, foot[1]), _INK, limb * 0.8)
+        pen.line(root, knee, paint.bottom, thick * 1.1)
+        pen.line(knee, foot, paint.bottom, thick)
+        pen.line(foot, (foot[0] + (d or 0) * 0.05, foot[1]), INK, thick * 0.8)
     lean_x = neck[0] - hip[0]
     torso = [(neck[0] - shoulder_w, neck[1] - 0.02), (neck[0] + shoulder_w, neck[1] - 0.02),
              (hip[0] + hip_w + 0.01, hip[1] - 0.03), (hip[0] - hip_w - 0.01, hip[1] - 0.03)]  # fmt: skip
@@ -394,30 +355,46 @@ def _draw_person(pen: _Pen, fig: Figure, span: PoseSpan, j: dict[str, Point], t:
     _front_hair(pen, look, paint.hair, head, d, away, t)
     arms = (near,) if d else ("l", "r")
     for side in arms:
-        _limb(pen, j[f"shoulder_{side}"], j[f"elbow_{side}"], j[f"hand_{side}"], paint.top, limb * 0.9, paint.skin)
-    if span.pose.arms == "hold":  # a letter or parcel in the hands
+        limb(
+            pen,
+            j[f"shoulder_{side}"],
+            j[f"elbow_{side}"],
+            j[f"hand_{side}"],
+            paint.top,
+            thick * 0.9,
+            paint.skin,
+        )
+    if span.pose.arms == "hold" and span.pose.legs != "crouch":  # a letter or parcel in the hands
         hand = j[f"hand_{near}"] if d else ((j["hand_l"][0] + j["hand_r"][0]) / 2, j["hand_l"][1])
-        pen.poly([(hand[0] - 0.05, hand[1] + 0.06), (hand[0] + 0.05, hand[1] + 0.07),
-                  (hand[0] + 0.06, hand[1] - 0.0), (hand[0] - 0.04, hand[1] - 0.01)], _LETTER, _INK)  # fmt: skip
+        pen.poly(
+            [
+                (hand[0] - 0.05, hand[1] + 0.06),
+                (hand[0] + 0.05, hand[1] + 0.07),
+                (hand[0] + 0.06, hand[1] - 0.0),
+                (hand[0] - 0.04, hand[1] - 0.01),
+            ],
+            _LETTER,
+            INK,
+        )
 
 
-def _face(pen: _Pen, head: Point, d: int, expression: str, t: float, speaking: bool, phase: float) -> None:
+def _face(pen: Pen, head: Point, d: int, expression: str, t: float, speaking: bool, phase: float) -> None:
     look = 0.045 * d
     for side in (-1, 1) if d == 0 else (0.3,):
-        pen.circle((head[0] + look + side * 0.038, head[1] + 0.005), 0.014, _INK)
+        pen.circle((head[0] + look + side * 0.038, head[1] + 0.005), 0.014, INK)
     mouth = (head[0] + look * 1.2, head[1] - 0.052)
     if speaking:  # the mouth opens and closes while the line is on screen
         open_ = 0.5 + 0.5 * math.sin(2 * math.pi * 3.2 * t + phase)
-        pen.ellipse(mouth, 0.024, 0.006 + 0.02 * open_, 0, _MOUTH)
+        pen.ellipse(mouth, 0.024, 0.006 + 0.02 * open_, 0, MOUTH)
     elif any(w in expression for w in ("smil", "happy", "laugh", "joy", "grin")):
-        pen.ellipse((mouth[0], mouth[1] + 0.012), 0.03, 0.016, 0, _MOUTH, 10, 170, pen.px(0.012))
+        pen.ellipse((mouth[0], mouth[1] + 0.012), 0.03, 0.016, 0, MOUTH, 10, 170, pen.px(0.012))
     elif any(w in expression for w in ("sad", "worr", "angry", "upset", "cry", "tired", "afraid")):
-        pen.ellipse((mouth[0], mouth[1] - 0.012), 0.028, 0.012, 0, _MOUTH, 190, 350, pen.px(0.012))
+        pen.ellipse((mouth[0], mouth[1] - 0.012), 0.028, 0.012, 0, MOUTH, 190, 350, pen.px(0.012))
     else:
-        pen.line((mouth[0] - 0.022, mouth[1]), (mouth[0] + 0.022, mouth[1]), _MOUTH, 0.011)
+        pen.line((mouth[0] - 0.022, mouth[1]), (mouth[0] + 0.022, mouth[1]), MOUTH, 0.011)
 
 
-def _back_hair(pen: _Pen, look: Look, color: Color, head: Point, d: int, t: float, phase: float) -> None:
+def _back_hair(pen: Pen, look: Look, color: Color, head: Point, d: int, t: float, phase: float) -> None:
     """Hair behind the head and the body: long hair, a bob's sides, tails."""
     x, y = head
     style = look.hair_style
@@ -428,7 +405,7 @@ def _back_hair(pen: _Pen, look: Look, color: Color, head: Point, d: int, t: floa
         pen.ellipse((x - 0.025 * d, y - 0.015), 0.13, 0.118, 0, color)
     elif style in ("ponytail", "twintails"):
         sway = 0.03 * math.sin(2 * math.pi * 0.9 * t + phase)
-        sides = (-d,) if style == "ponytail" and d else (-1, 1)
+        sides = ((-d or 1),) if style == "ponytail" else (-1, 1)
         for side in sides:
             root = (x + side * 0.1, y + 0.05)
             pen.ellipse((root[0] + side * 0.05 + sway, root[1] - 0.13), 0.045, 0.14, -side * 12, color)
@@ -437,7 +414,7 @@ def _back_hair(pen: _Pen, look: Look, color: Color, head: Point, d: int, t: floa
             pen.circle((x - 0.09 * (d or 1), y - 0.06 - 0.06 * i), 0.035, color)
 
 
-def _front_hair(pen: _Pen, look: Look, color: Color, head: Point, d: int, away: bool, t: float) -> None:
+def _front_hair(pen: Pen, look: Look, color: Color, head: Point, d: int, away: bool, t: float) -> None:
     """Hair on top of the head: the cap, a fringe, spikes, a bun, curls."""
     x, y = head
     style = look.hair_style
@@ -462,138 +439,3 @@ def _front_hair(pen: _Pen, look: Look, color: Color, head: Point, d: int, away: 
         for i in range(7):
             a = math.pi * i / 6
             pen.circle((x + back + 0.1 * math.cos(a), y + 0.03 + 0.08 * math.sin(a)), 0.04, color)
-
-
-def _draw_robot(pen: _Pen, fig: Figure, span: PoseSpan, j: dict[str, Point], t: float) -> None:
-    paint, d = fig.paint, span.facing
-    metal, dark = paint.top, _shade(paint.top, 0.6)
-    for side in ("l", "r"):
-        pen.line(j["hip"], j[f"knee_{side}"], dark, 0.08)
-        pen.line(j[f"knee_{side}"], j[f"foot_{side}"], dark, 0.08)
-        pen.circle(j[f"knee_{side}"], 0.04, paint.accent)
-    neck, hip, head = j["neck"], j["hip"], j["head"]
-    pen.poly([(neck[0] - 0.15, neck[1]), (neck[0] + 0.15, neck[1]), (hip[0] + 0.12, hip[1]),
-              (hip[0] - 0.12, hip[1])], metal, paint.outline)  # fmt: skip
-    pen.poly([(head[0] - 0.1, head[1] - 0.09), (head[0] + 0.1, head[1] - 0.09), (head[0] + 0.1, head[1] + 0.08),
-              (head[0] - 0.1, head[1] + 0.08)], metal, paint.outline)  # fmt: skip
-    pen.line((head[0], head[1] + 0.08), (head[0], head[1] + 0.15), dark, 0.015)
-    blink = 0.5 + 0.5 * math.sin(2 * math.pi * 0.7 * t + fig.phase)
-    pen.circle((head[0], head[1] + 0.16), 0.022, _mix(paint.accent, (255, 80, 60), blink))
-    if not span.away:
-        pen.line((head[0] - 0.06 + 0.03 * d, head[1] + 0.01), (head[0] + 0.06 + 0.03 * d, head[1] + 0.01),
-                 (110, 230, 255), 0.035)  # fmt: skip
-    for side in ("l", "r") if d == 0 else (("l",) if d < 0 else ("r",)):
-        _limb(pen, j[f"shoulder_{side}"], j[f"elbow_{side}"], j[f"hand_{side}"], dark, 0.07, paint.accent)
-
-
-def _draw_animal(pen: _Pen, fig: Figure, pose: Pose, d: int, t: float, speaking: bool) -> None:
-    """A fox, cat or dog in profile: tails, body, legs, head, ears, snout."""
-    look, paint = fig.look, fig.paint
-    k = 0.7 if look.kind == "cat" else 1.0  # a cat is smaller
-    coat, dark = paint.top, _shade(paint.top, 0.7)
-    legs = pose.legs
-    rate = {"walk": 1.3, "run": 2.2}.get(legs, 0.0)
-    phi = 2 * math.pi * rate * t + fig.phase
-    lift = 0.0
-    if legs == "jump":
-        u = (t * 0.9 + fig.phase / (2 * math.pi)) % 1.0
-        lift = 0.22 * math.sin(math.pi * u)
-    low = legs in ("kneel", "crouch")  # lying down
-    sitting = legs == "sit"
-    body_y = (0.1 if low else 0.2 + 0.01 * abs(math.sin(phi))) * k + lift
-    tilt = 32.0 if sitting else 0.0
-    length = 0.24 * k
-    front = (d * length * 0.75, body_y + (0.09 * k if sitting else 0.0))
-    rear = (-d * length * 0.8, body_y - (0.06 * k if sitting else 0.0))
-    tail_root = (rear[0] - d * 0.03 * k, rear[1] + 0.03 * k)
-    sway = 0.25 * math.sin(2 * math.pi * 0.8 * t + fig.phase)
-    n = look.tails if look.kind == "fox" else 1
-    for i in range(n):
-        spread = 0.0 if n == 1 else (i / (n - 1) - 0.5) * 1.6
-        angle = math.pi / 2 + d * (0.7 + spread * 0.6) + sway * 0.4
-        tip = (tail_root[0] + math.cos(angle) * 0.26 * k, tail_root[1] + math.sin(angle) * 0.22 * k)
-        mid = ((tail_root[0] + tip[0]) / 2, (tail_root[1] + tip[1]) / 2)
-        deg = -math.degrees(math.atan2(tip[1] - tail_root[1], tip[0] - tail_root[0]))
-        if look.kind == "fox":
-            pen.ellipse(mid, 0.15 * k, 0.055 * k, deg, coat)
-            pen.ellipse((tip[0] * 0.85 + mid[0] * 0.15, tip[1] * 0.85 + mid[1] * 0.15), 0.045 * k, 0.035 * k, deg,
-                        _mix(coat, (255, 255, 255), 0.7))  # fmt: skip
-        elif look.kind == "cat":
-            pen.line(tail_root, mid, coat, 0.03)
-            pen.line(mid, (tip[0] + 0.05 * d, tip[1] + 0.04), coat, 0.03)
-        else:
-            pen.ellipse(mid, 0.08 * k, 0.03 * k, deg, coat)
-    for i, base in enumerate((front, rear, front, rear)):
-        far = i >= 2
-        swing = math.sin(phi + i * math.pi / 2 + (math.pi if far else 0)) * (0.08 if rate else 0.0) * k
-        x0 = base[0] + (0.02 if far else -0.02) * d
-        if low:
-            foot = (x0 + d * 0.1 * k, 0.02)
-        elif sitting and base is rear:
-            foot = (x0 + d * 0.06 * k, 0.0)
-        else:
-            foot = (x0 + swing * d, max(0.0, lift - 0.02 + (0.04 * k * max(0.0, math.cos(phi + i)) if rate else 0)))
-        pen.line((x0, base[1]), foot, dark if far else coat, 0.045 * k)
-    pen.ellipse(((front[0] + rear[0]) / 2, body_y), length, 0.085 * k, -d * tilt, coat, width=-1)
-    pen.ellipse(((front[0] + rear[0]) / 2, body_y - 0.03 * k), length * 0.7, 0.04 * k, -d * tilt,
-                _mix(coat, (255, 255, 255), 0.35))  # fmt: skip
-    head = (front[0] + d * 0.08 * k, front[1] + (0.12 if not low else 0.08) * k)
-    ear = 0.1 * k if look.kind == "fox" else 0.07 * k
-    for dx in (-0.035, 0.035):
-        base_x = head[0] + dx * k - d * 0.01
-        pen.poly([(base_x - 0.03 * k, head[1] + 0.05 * k), (base_x + 0.03 * k, head[1] + 0.05 * k),
-                  (base_x + d * 0.01, head[1] + 0.05 * k + ear)], coat, paint.outline)  # fmt: skip
-    pen.circle(head, 0.075 * k, coat)
-    snout = 0.11 * k if look.kind == "fox" else (0.07 * k if look.kind == "dog" else 0.045 * k)
-    pen.poly([(head[0] + d * 0.03 * k, head[1] + 0.035 * k), (head[0] + d * snout, head[1] - 0.015 * k),
-              (head[0] + d * 0.03 * k, head[1] - 0.045 * k)], coat)  # fmt: skip
-    pen.circle((head[0] + d * snout, head[1] - 0.015 * k), 0.015 * k, _INK)
-    pen.circle((head[0] + d * 0.03 * k, head[1] + 0.02 * k), 0.013 * k, _INK)
-    if speaking:
-        open_ = 0.5 + 0.5 * math.sin(2 * math.pi * 3.2 * t + fig.phase)
-        pen.line((head[0] + d * 0.04 * k, head[1] - 0.04 * k),
-                 (head[0] + d * snout * 0.8, head[1] - (0.03 + 0.03 * open_) * k), _MOUTH, 0.012)  # fmt: skip
-
-
-def _draw_bird(pen: _Pen, fig: Figure, pose: Pose, d: int, t: float) -> None:
-    coat, dark = fig.paint.top, _shade(fig.paint.top, 0.65)
-    flying = pose.legs in ("jump", "run")
-    lift = 0.18 + 0.03 * math.sin(2 * math.pi * 1.5 * t + fig.phase) if flying else 0.0
-    hop = 0.02 * max(0.0, math.sin(2 * math.pi * 1.6 * t + fig.phase)) if pose.legs == "walk" else 0.0
-    y = 0.14 + lift + hop
-    if not flying:
-        for dx in (-0.02, 0.02):
-            pen.line((dx, y - 0.05), (dx + 0.01 * d, 0.0), (200, 140, 60), 0.012)
-    pen.poly([(-d * 0.08, y), (-d * 0.17, y + 0.03), (-d * 0.16, y - 0.02)], dark)
-    pen.ellipse((0.0, y), 0.09, 0.06, -d * 10, coat)
-    flap = math.sin(2 * math.pi * (4.0 if flying else 0.3) * t + fig.phase)
-    pen.ellipse((-d * 0.02, y + 0.01 + (0.04 * flap if flying else 0)), 0.07, 0.03, -d * (20 + 35 * flap * flying), dark)
-    head = (d * 0.08, y + 0.06)
-    pen.circle(head, 0.045, coat)
-    pen.poly([(head[0] + d * 0.035, head[1] + 0.012), (head[0] + d * 0.09, head[1] - 0.005),
-              (head[0] + d * 0.035, head[1] - 0.018)], (236, 170, 40))  # fmt: skip
-    pen.circle((head[0] + d * 0.015, head[1] + 0.012), 0.01, _INK)
-
-
-def _draw_creature(pen: _Pen, fig: Figure, pose: Pose, t: float, speaking: bool) -> None:
-    """The fallback for a creature the vocabulary does not know: a blob with eyes."""
-    coat = fig.paint.top
-    rate = {"walk": 1.2, "run": 2.0, "jump": 0.9}.get(pose.legs, 0.4)
-    bounce = abs(math.sin(2 * math.pi * rate * t + fig.phase))
-    lift = 0.15 * bounce if pose.legs == "jump" else 0.0
-    squash = 1.0 + 0.06 * (bounce - 0.5)
-    pen.ellipse((0.0, 0.26 * squash + lift), 0.24 / squash, 0.26 * squash, 0, coat)
-    pen.ellipse((0.0, 0.2 * squash + lift), 0.15 / squash, 0.12 * squash, 0, _mix(coat, (255, 255, 255), 0.3))
-    for side in (-1, 1):
-        pen.circle((side * 0.07, 0.38 * squash + lift), 0.04, (250, 250, 250))
-        pen.circle((side * 0.07, 0.375 * squash + lift), 0.02, _INK)
-    open_ = 0.5 + 0.5 * math.sin(2 * math.pi * 3.2 * t + fig.phase) if speaking else 0.0
-    pen.ellipse((0.0, 0.28 * squash + lift), 0.05, 0.008 + 0.025 * open_, 0, _MOUTH)
-
-
-def _shade(c: Color, k: float) -> Color:
-    return (round(c[0] * k), round(c[1] * k), round(c[2] * k))
-
-
-def _mix(a: Color, b: Color, w: float) -> Color:
-    return (round(a[0] + (b[0] - a[0]) * w), round(a[1] + (b[1] - a[1]) * w), round(a[2] + (b[2] - a[2]) * w))

@@ -186,7 +186,8 @@ class Pose:
 
 
 _LEGS = (  # first match wins: the lower body first, then the moves
-    ("crouch", r"hands on (?:\w+ )?knees|crouch\w*|squat\w*|(?:bent|doubled) over|catch\w* (?:\w+ )?breath|pant\w*"),
+    ("crouch", r"hands on (?:\w+ )?knees|crouch\w*|squat\w*|(?:bent|doubled) over"
+               r"|catch\w* (?:\w+ )?breath|pant\w*"),
     ("kneel", r"kneel\w*|knelt|on (?:one|both|\w+) knees?"),
     ("sit", r"sit|sits|sitting|sat|seated|perch\w*"),
     ("jump", r"jump\w*|leap\w*|hop|hops|hopping|vault\w*|bound\w*|spring\w*"),
