@@ -95,7 +95,9 @@ class Atmosphere:
             tint = (0.86, 0.96, 1.12)
         if _has(words, ("neon",)):
             tint = (1.1, 0.88, 1.12)
-        fog = 0.62 if _has(weather, ("fog", "mist")) else (0.32 if _has(weather, ("haze", "smog")) else 0.0)
+        fog = 0.32 if _has(weather, ("haze", "smog")) else 0.0
+        if _has(weather, ("fog", "mist")):
+            fog = 0.85 if _has(weather, ("thick", "dense", "heavy", "pea")) else 0.72
         gain = (level * tint[0], level * tint[1], level * tint[2])
         return cls(time, gain, _TIME_GAIN[time], grey, fog, _FOG_COLOR[time])
 

@@ -54,7 +54,7 @@ COLOR_WORDS: dict[str, Color] = {
 """Colour words, RGB; each also matches with its usual endings (blond-e, -ish, -haired)."""
 
 _HAIR_WORDS = ("hair", "haircut", "bob", "ponytail", "pony", "braid", "bun", "bangs", "locks",
-               "twintails", "pigtails", "mane", "curls", "mohawk", "fringe")  # fmt: skip
+               "twintails", "pigtails", "tails", "mane", "curls", "mohawk", "fringe")  # fmt: skip
 _HAIR_STYLES = (  # first match wins
     ("spiky", r"spik\w*|spikes|mohawk"),
     ("twintails", r"twin[- ]?tails?|pigtails?|twin ponytails?"),
@@ -214,6 +214,8 @@ def read_pose(text: str) -> Pose | None:
         return None
     if legs == "jump" and arms is None:
         arms = "up"
+    if legs == "crouch":  # "hands on knees": the hands are taken
+        arms = "rest"
     return Pose(legs or "stand", arms or "rest")
 
 
