@@ -115,7 +115,9 @@ def pose_at(fig: Figure, t: float) -> tuple[PoseSpan, PoseSpan, float]:
 
 def figure_top(look: Look) -> float:
     """The top of the figure (figure units): where the name tag goes."""
-    hair = {"spiky": 0.1, "bun": 0.05, "curly": 0.03}.get(look.hair_style, 0.0) if look.kind == "human" else 0.0
+    hair = {"spiky": 0.1, "bun": 0.05, "curly": 0.03}.get(look.hair_style, 0.0)
+    if look.kind != "human":
+        hair = 0.0
     return {"fox": 0.5, "dog": 0.5, "cat": 0.36, "bird": 0.4, "creature": 0.62}.get(look.kind, 1.0 + hair)
 
 

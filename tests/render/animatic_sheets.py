@@ -22,7 +22,7 @@ import numpy as np
 from studio._video import write_png
 from studio.backends import CharacterInShot, DialogueLine, SceneContext, render_still
 
-__all__ = ["GOLDEN_DIR", "SHEETS", "CELL", "render_sheet"]
+__all__ = ["CELL", "GOLDEN_DIR", "README_PICKS", "SHEETS", "render_readme_sheet", "render_sheet"]
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 CELL = (192, 128)  # width, height of one still
@@ -99,6 +99,10 @@ SHEETS: dict[str, tuple[dict[str, SceneContext], float]] = {
 def render_sheet(name: str, cell: tuple[int, int] = CELL, columns: int = 5) -> np.ndarray:
     """One sheet as an RGB image: its stills in a grid, each labelled underneath."""
     scenes, t = SHEETS[name]
+    return _grid(scenes, t, cell, columns)
+
+
+def _grid(scenes: dict[str, SceneContext], t: float, cell: tuple[int, int], columns: int) -> np.ndarray:
     w, h = cell
     band = max(12, h // 9)
     tiles = []
@@ -114,6 +118,28 @@ def render_sheet(name: str, cell: tuple[int, int] = CELL, columns: int = 5) -> n
     return np.vstack(rows)
 
 
+README_PICKS = (
+    ("characters", ("silver bob", "spiky red", "white fox", "black cat", "robot")),
+    ("poses", ("running", "sitting", "kneeling", "jumping", "waving")),
+    (
+        "places",
+        ("rooftop garden", "mountain town stone steps", "harbour docks", "forest path", "train station"),
+    ),
+    ("light", ("sunset", "night", "rain", "night fog", "close-up")),
+)
+"""The README's contact sheet: one row per sheet, five stills each."""
+
+
+def render_readme_sheet(cell: tuple[int, int] = (240, 150)) -> np.ndarray:
+    """The contact sheet shown in the README (``docs/animatic-sheet.png``)."""
+    rows = []
+    for name, labels in README_PICKS:
+        scenes, t = SHEETS[name]
+        picked = {label: scenes[label] for label in labels}
+        rows.append(_grid(picked, t, cell, len(labels)))
+    return np.vstack(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", action="store_true", help="also write docs/animatic-sheet.png")
@@ -124,9 +150,7 @@ def main() -> None:
     if args.docs:
         docs = Path(__file__).parents[2] / "docs" / "animatic-sheet.png"
         docs.parent.mkdir(exist_ok=True)
-        sheets = [render_sheet(name, (256, 144), columns=5) for name in SHEETS]
-        sheet = np.vstack([s[:, : sheets[0].shape[1]] for s in sheets])
-        print(write_png(docs, sheet))
+        print(write_png(docs, render_readme_sheet()))
 
 
 if __name__ == "__main__":
