@@ -142,8 +142,10 @@ def lay_out_cast(
         elif move == "enter":
             _enter(spans, travel, base, facing, direction, x, ww, width, seconds, away)
             x -= travel[0].dx  # it starts at the edge
+        on_stage = (travel[0].end if move == "enter" else -math.inf, math.inf)
         if character.exits or move == "exit":
             _exit(spans, travel, base, facing, direction, x, ww, width, seconds)
+            on_stage = (on_stage[0], travel[-1].start)
         figures.append(
             Figure(
                 name=character.name,
@@ -156,6 +158,7 @@ def lay_out_cast(
                 travel=tuple(travel),
                 expression=character.expression.lower(),
                 phase=(scene_hash("phase", character.name) % 1000) / 1000 * 2 * math.pi,
+                on_stage=on_stage,
             )
         )
     return tuple(figures)

@@ -54,7 +54,7 @@ def draw_robot(pen: Pen, fig: Figure, span: PoseSpan, j: dict[str, Point], t: fl
 def draw_animal(pen: Pen, fig: Figure, pose: Pose, d: int, t: float, speaking: bool) -> None:
     """A fox, cat or dog in profile: tails, body, legs, head, ears, snout."""
     look, paint = fig.look, fig.paint
-    k = 0.7 if look.kind == "cat" else 1.0  # a cat is smaller
+    k = {"cat": 0.55, "fox": 0.75}.get(look.kind, 0.85)  # beside a person: a cat is small
     coat, dark = paint.top, shade(paint.top, 0.7)
     legs = pose.legs
     rate = {"walk": 1.3, "run": 2.2}.get(legs, 0.0)

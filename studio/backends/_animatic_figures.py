@@ -78,6 +78,7 @@ class Figure:
         travel: Moves across the frame, in time order.
         expression: Free text ("smiling", "worried").
         phase: A per-character offset so two figures never move in lockstep.
+        on_stage: When the figure is in the scene: after its entrance, before its exit.
     """
 
     name: str
@@ -90,6 +91,7 @@ class Figure:
     travel: tuple[Travel, ...]
     expression: str
     phase: float
+    on_stage: tuple[float, float] = (-math.inf, math.inf)
 
 
 def x_at(fig: Figure, t: float) -> float:
@@ -118,12 +120,12 @@ def figure_top(look: Look) -> float:
     hair = {"spiky": 0.1, "bun": 0.05, "curly": 0.03}.get(look.hair_style, 0.0)
     if look.kind != "human":
         hair = 0.0
-    return {"fox": 0.5, "dog": 0.5, "cat": 0.36, "bird": 0.4, "creature": 0.62}.get(look.kind, 1.0 + hair)
+    return {"fox": 0.38, "dog": 0.43, "cat": 0.28, "bird": 0.4, "creature": 0.62}.get(look.kind, 1.0 + hair)
 
 
 def figure_head(look: Look) -> float:
     """The head's height (figure units): what a close-up frames."""
-    return {"fox": 0.36, "dog": 0.36, "cat": 0.26, "bird": 0.3, "creature": 0.4}.get(look.kind, 0.88)
+    return {"fox": 0.27, "dog": 0.31, "cat": 0.2, "bird": 0.3, "creature": 0.4}.get(look.kind, 0.88)
 
 
 # --------------------------------------------------------------------------- joints

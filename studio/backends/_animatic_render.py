@@ -155,18 +155,30 @@ def _frame_shot(
     size = _shot_size(scene.camera_angle)
     cx, cy = ww / 2, wh / 2
     scale = {"wide": 0.82, "full": 1.0, "medium": 1.5, "close-up": 2.6, "extreme close-up": 4.5}[size]
+    # Where each figure is while on stage (after an entrance, before an exit): the shot
+    # frames that.
+    seconds = scene.duration_seconds if scene.duration_seconds > 0 else DEFAULT_SCENE_SECONDS
+    stage = []
+    for f in figures:
+        start, end = max(0.0, f.on_stage[0]), min(seconds, f.on_stage[1])
+        stage.append([x_at(f, start + (end - start) * i / 8) for i in range(9)])
+    xs = [(min(x) + max(x)) / 2 for x in stage]
     if figures and size == "medium":
-        cx = sum(f.x for f in figures) / len(figures)
+        low, high = min(min(x) for x in stage), max(max(x) for x in stage)
+        span = high - low + 0.6 * max(f.height for f in figures)
+        scale = max(1.05, min(scale, width / span))  # the whole group, as close as it fits
+        cx = (low + high) / 2
         top = min(f.feet_y - f.height * f.look.stature * figure_top(f.look) for f in figures)
         cy = top + (0.5 - 0.12) * height / scale  # the tallest head a little below the top
     elif figures and size in ("close-up", "extreme close-up"):
-        f = figures[_subject(scene, figures)]
-        cx = f.x
+        i = _subject(scene, figures)
+        f = figures[i]
+        cx = xs[i]
         cy = f.feet_y - f.height * f.look.stature * figure_head(f.look) + 0.06 * height / scale
         if f.look.kind not in ("human", "robot"):
             cx += f.spans[0].facing * 0.25 * f.height * f.look.stature
     elif figures and size == "wide":
-        cx = (sum(f.x for f in figures) / len(figures) + ww / 2) / 2
+        cx = (sum(xs) / len(xs) + ww / 2) / 2
     cx, cy = _clamp(cx, cy, scale, width, height, ww, wh)
     return _Shot(size, cx, cy, scale)
 
