@@ -429,7 +429,7 @@ def _front_hair(pen: Pen, look: Look, color: Color, head: Point, d: int, away: b
     if not away:
         pen.ellipse((x + back, y + 0.03), 0.112, 0.09, 0, color, 180, 360)
         if style in ("short", "bob", "long", "ponytail", "twintails", "braid"):  # a fringe
-            pen.ellipse((x + 0.03 * d, y + 0.045), 0.09 - 0.03 * abs(d), 0.035, 0, color, 0, 180)
+            pen.ellipse((x + 0.03 * d, y + 0.062), 0.09 - 0.03 * abs(d), 0.03, 0, color, 0, 180)
     if style == "spiky":
         spikes = []
         for i in range(6):

@@ -109,8 +109,9 @@ class Atmosphere:
         return tuple(min(255, max(0, round(c + (mean - c) * self.grey))) for c in (r, g, b))  # type: ignore[return-value]
 
     def figure(self, color: Color) -> Color:
-        """A character's colour: lit like the scene, but a little brighter so they read at night."""
+        """A character's colour: lit like the scene, but less, so they read at night and in rain."""
         lit = self.light(color, daylight=self.daylight + (1.0 - self.daylight) * 0.6)
+        lit = tuple(round(c * 0.72 + o * 0.28) for c, o in zip(lit, color, strict=True))  # type: ignore[assignment]
         k = self.fog * 0.3
         return tuple(round(c + (f - c) * k) for c, f in zip(lit, self.fog_color, strict=True))  # type: ignore[return-value]
 

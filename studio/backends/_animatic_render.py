@@ -50,6 +50,9 @@ _WORLD_Y = 1.3  # world canvas / frame height: room for a tilt
 _SHIFT = 4  # OpenCV fixed-point bits: sub-pixel drawing keeps slow motion smooth
 _ONE = 1 << _SHIFT
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+_PAN_REACH = 0.12  # how far a medium or closer shot pans, in view widths each way
+_ZOOM = 0.35  # a zoom ends this much closer
+_DOLLY = 0.45  # a dolly brings the figures this much closer
 
 Color = tuple[int, int, int]
 
@@ -166,7 +169,11 @@ def _frame_shot(
     if figures and size == "medium":
         low, high = min(min(x) for x in stage), max(max(x) for x in stage)
         span = high - low + 0.6 * max(f.height for f in figures)
-        scale = max(1.05, min(scale, width / span))  # the whole group, as close as it fits
+        # The whole group, as close as it fits, and still fits at the far end of the move.
+        move = {"pan": 1 / (1 - 2 * _PAN_REACH), "zoom": 1 + _ZOOM, "dolly": 1 + _DOLLY}.get(
+            _camera_of(scene)[0], 1.0
+        )
+        scale = max(1.05, min(scale, width / span / move))
         cx = (low + high) / 2
         top = min(f.feet_y - f.height * f.look.stature * figure_top(f.look) for f in figures)
         cy = top + (0.5 - 0.12) * height / scale  # the tallest head a little below the top
@@ -261,17 +268,17 @@ def _camera(plan: ScenePlan, t: float) -> tuple[float, float, float, float]:
     shot = plan.shot
     cx, cy, s = shot.cx, shot.cy, shot.scale
     s_fig = s
-    reach = 0.3 if shot.size in ("wide", "full") else 0.12  # a tighter shot pans less
+    reach = 0.3 if shot.size in ("wide", "full") else _PAN_REACH  # a tighter shot pans less
     if plan.camera == "pan":
         cx += (2 * p - 1) * reach * plan.width / s
     elif plan.camera == "tilt":
         cy -= (2 * p - 1) * reach * 0.75 * plan.height / s  # tilting up: the view climbs
     elif plan.camera == "zoom":
-        s = s_fig = s * (1 + 0.35 * p)
+        s = s_fig = s * (1 + _ZOOM * p)
     elif plan.camera == "dolly":
         # Parallax: the camera nears the figures, so they grow faster than the far background.
         cy += 0.05 * plan.height / s * p
-        s, s_fig = s * (1 + 0.1 * p), s * (1 + 0.45 * p)
+        s, s_fig = s * (1 + 0.1 * p), s * (1 + _DOLLY * p)
     cx, cy = _clamp(cx, cy, s, plan.width, plan.height, ww, wh)
     return cx, cy, s, s_fig
 
