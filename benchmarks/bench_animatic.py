@@ -4,13 +4,15 @@ Renders a 4 s segment (96 frames, three characters drawn from their sheets: a ru
 courier crossing the frame, a speaker, a nine-tailed fox; a rooftop by the harbour at
 night in the rain, a dolly, dialogue) a few times,
 end to end: scene rendering, H.264 encoding and the two lossless PNGs. Prints the best
-run, plus the rendering alone, so the split between drawing and encoding is visible.
+run, plus the rendering alone and the rendering of the same shot with nobody in it (the
+baseline), so the split between place, cast and encoding is visible.
 
 Run: ``.venv/bin/python benchmarks/bench_animatic.py``
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -61,10 +63,17 @@ def main() -> None:
         _timed(lambda: [render_frame(plan, 4.0 + i / FPS) for i in range(frames)])
         for _ in range(RUNS)
     )
+    # Baseline: the same place, camera and captions with nobody in it.
+    empty = plan_scene(dataclasses.replace(SCENE, characters=()), WIDTH, HEIGHT)
+    bare = min(
+        _timed(lambda: [render_frame(empty, 4.0 + i / FPS) for i in range(frames)])
+        for _ in range(RUNS)
+    )
     fps = frames / best
     print(f"animatic {WIDTH}x{HEIGHT}, {frames} frames ({SECONDS:g} s at {FPS} fps), best of {RUNS}")
     print(f"  end to end (render + H.264 + PNGs): {best:.3f} s  -> {fps:.1f} frames/s")
     print(f"  rendering only:                     {draw:.3f} s  -> {frames / draw:.1f} frames/s")
+    print(f"  rendering without the cast:         {bare:.3f} s  -> the cast costs {draw / bare:.2f}x")
     print(f"  realtime factor at {FPS} fps: {fps / FPS:.2f}x")
 
 
