@@ -199,7 +199,7 @@ def _joints(look: Look, span: PoseSpan, t: float, phase: float) -> dict[str, Poi
             feet = [(-0.1, -0.0), (0.1, 0.0)]
     elif legs == "crouch":
         breath = 0.01 * math.sin(2 * math.pi * 0.8 * t + phase)
-        hip_x, hip_y, lean = -d * 0.1, 0.36 + breath, 0.95 if d else 0.35
+        hip_x, hip_y, lean = -d * 0.1, 0.36 + breath, 0.78 if d else 0.35
         if d:
             knees = [(d * 0.05, 0.2), (d * 0.08, 0.21)]
             feet = [(-d * 0.03, 0.0), (d * 0.0, 0.0)]

@@ -371,3 +371,28 @@ def test_pipeline_hands_the_character_sheet_to_the_backend(sqlite_settings: Sett
     assert luna.hair == "silver bob" and "silver bob haircut" in luna.description
     assert first.actions == ("Kai hands Luna the letter", "Luna tucks it into her jacket")
     assert [c.exits for c in last.characters] == [False, True]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"duration_seconds": 0.0},
+        {"duration_seconds": 0.3},
+        {"camera_angle": "extreme close-up", "camera_movement": "zoom out"},
+        {"camera_angle": "low angle wide", "camera_movement": "tilt up"},
+        {"location": "", "title": ""},
+        {"actions": ("", "everyone runs across", "Nobody here leaves")},
+    ],
+)
+def test_odd_scenes_still_render(changes: dict[str, object]) -> None:
+    crowd = tuple(
+        CharacterInShot(f"C{i}", (), position="center", action=action, exits=i == 2, description=description)
+        for i, (action, description) in enumerate(
+            [("enters", ""), ("walks across", "a robot"), ("", "a white fox, 99 tails"), ("jumps", "a cat")]
+        )
+    )
+    scene = _with(*crowd, **changes)
+    for width, height in ((16, 16), (W, H)):
+        for t in (-1 / 24, 0.0, 0.2, 5.0, 100.0):
+            frame = render_still(scene, width, height, t)
+            assert frame.shape == (height, width, 3)
