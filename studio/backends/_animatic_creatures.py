@@ -85,6 +85,8 @@ def draw_animal(pen: Pen, fig: Figure, pose: Pose, d: int, t: float, speaking: b
             thick = (0.055 if n == 1 else 0.04) * k
             pen.ellipse(mid, length * 0.56, thick, deg, coat)
             pen.ellipse(mid, length * 0.56, thick, deg, paint.outline, width=1)
+            if sum(coat) > 600:  # a white fox's tips are white already
+                continue
             pen.ellipse(
                 (tip[0] * 0.8 + mid[0] * 0.2, tip[1] * 0.8 + mid[1] * 0.2),
                 0.04 * k,

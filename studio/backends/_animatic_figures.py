@@ -355,7 +355,7 @@ def _draw_person(
     pen.circle(head, 0.1, paint.skin)
     if away:
         pen.circle(head, 0.104, paint.hair)
-    else:
+    elif pen.h >= 24:  # smaller, a face is a pixel or two: not worth drawing
         _face(pen, head, d, fig.expression, t, speaking, fig.phase)
     _front_hair(pen, look, paint.hair, head, d, away, t)
     arms = (near,) if d else ("l", "r")

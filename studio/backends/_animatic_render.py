@@ -209,6 +209,12 @@ def _wrap(text: str, max_width: int, scale: float) -> tuple[str, ...]:
     return tuple(lines[:2]) if len(lines) <= 2 else (lines[0], lines[1] + " ...")
 
 
+@functools.lru_cache(maxsize=256)
+def _text_size(text: str, scale: float) -> tuple[tuple[int, int], int]:
+    size, base = cv2.getTextSize(text, _FONT, scale, 1)
+    return (int(size[0]), int(size[1])), int(base)
+
+
 def _text_scale(height: int) -> float:
     return max(0.3, height / 512 * 0.62)
 
@@ -284,7 +290,7 @@ def _camera(plan: ScenePlan, t: float) -> tuple[float, float, float, float]:
 
 
 def _draw_tag(img: np.ndarray, text: str, cx: float, top: float, color: Color, scale: float) -> None:
-    (tw, th), base = cv2.getTextSize(text, _FONT, scale, 1)
+    (tw, th), base = _text_size(text, scale)
     pad = max(2, th // 3)
     x0 = int(min(max(2, cx - tw / 2 - pad), img.shape[1] - tw - 2 * pad - 2))
     y1 = int(max(th + 2 * pad + 2, top))
@@ -317,7 +323,7 @@ def _draw_caption(img: np.ndarray, plan: ScenePlan, t: float) -> None:
         return
     lines = plan.captions[index]
     scale = _text_scale(plan.height)
-    line_h = cv2.getTextSize("Ag", _FONT, scale, 1)[0][1] * 2
+    line_h = _text_size("Ag", scale)[0][1] * 2
     top = plan.height - line_h * len(lines) - line_h // 2
     band = img[top:]
     band >>= 1  # halve the brightness under the text: readable on any background
