@@ -289,6 +289,11 @@ def test_the_scene_actions_name_who_moves() -> None:
     luna, kai = plan_scene(scene, W, H).figures
     assert [s.pose.name for s in kai.spans] == ["stand", "hold", "jump"]
     assert [s.pose.name for s in luna.spans] == ["stand", "jump"]
+    assert x_at(luna, 4.0) == x_at(luna, 0.0)  # nobody said to move
+    crossing = _with(HERO, RIVAL, actions=("they wait", "Luna walks across to the right"))
+    luna, kai = plan_scene(crossing, W, H).figures
+    assert x_at(luna, 2.0) == x_at(luna, 0.0) < x_at(luna, 4.0)  # in the second half, only she walks
+    assert x_at(kai, 4.0) == x_at(kai, 0.0)
 
 
 def test_the_speaker_moves_their_mouth() -> None:
