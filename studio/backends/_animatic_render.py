@@ -176,7 +176,9 @@ def _frame_shot(
         scale = max(1.05, min(scale, width / span / move))
         cx = (low + high) / 2
         top = min(f.feet_y - f.height * f.look.stature * figure_top(f.look) for f in figures)
-        cy = top + (0.5 - 0.12) * height / scale  # the tallest head a little below the top
+        feet = max(f.feet_y for f in figures)
+        # The tallest head a little below the top; a group of small animals in the middle.
+        cy = min(top + (0.5 - 0.12) * height / scale, (top + feet) / 2)
     elif figures and size in ("close-up", "extreme close-up"):
         i = _subject(scene, figures)
         f = figures[i]
