@@ -181,6 +181,11 @@ def _direction(direction: int, facing: int, x_frac: float) -> int:
     return direction or facing or (1 if x_frac < 0.5 else -1)
 
 
+def _settled(pose: Pose) -> Pose:
+    """The pose once a move is over: the walk was the move ("walks in"), so stand."""
+    return Pose("stand", pose.arms) if pose.legs in ("walk", "run") else pose
+
+
 def _moving(pose: Pose, speed: float) -> Pose:
     legs = "run" if pose.legs == "run" or speed > 1.8 * _WALK else "walk"
     return Pose(legs, pose.arms if pose.arms in ("hold", "wave") else "rest")
@@ -206,13 +211,15 @@ def _across(
     distance = max(0.0, min(speed * (end - start), room))
     if distance <= 0:
         return
-    moving = _moving(pose, speed)
-    if replace:
-        spans[:] = [PoseSpan(s.start, _moving(s.pose, speed), d, False) for s in spans]
+    arrival = start + distance / speed
+    if replace:  # the whole scene: every pose walks (or runs) until the figure arrives
+        walking = [PoseSpan(s.start, _moving(s.pose, speed), d, False) for s in spans if s.start < arrival]
+        settled = [s for s in spans if s.start >= arrival]
+        spans[:] = [*walking, PoseSpan(arrival, _settled(pose), facing, away), *settled]
     else:
-        spans.append(PoseSpan(start, moving, d, False))
-        spans.append(PoseSpan(start + distance / speed, pose, facing, away))
-    travel.append(Travel(start, start + distance / speed, d * distance * width))
+        spans.append(PoseSpan(start, _moving(pose, speed), d, False))
+        spans.append(PoseSpan(arrival, _settled(pose), facing, away))
+    travel.append(Travel(start, arrival, d * distance * width))
 
 
 def _enter(spans: list[PoseSpan], travel: list[Travel], pose: Pose, facing: int, direction: int, x: float,
@@ -222,8 +229,14 @@ def _enter(spans: list[PoseSpan], travel: list[Travel], pose: Pose, facing: int,
     distance = abs(x - edge)
     speed = _RUN if pose.legs == "run" else _WALK
     duration = min(0.45 * seconds, distance / (speed * width))
-    spans[0] = PoseSpan(-math.inf, _moving(pose, speed), d, False)
-    spans.insert(1, PoseSpan(duration, pose, facing, away))
+    # Walking in first; then whatever pose the scene has reached by then.
+    settled = max((s for s in spans if s.start <= duration), key=lambda s: s.start)
+    later = [s for s in spans if s.start > duration]
+    spans[:] = [
+        PoseSpan(-math.inf, _moving(pose, speed), d, False),
+        PoseSpan(duration, _settled(settled.pose), facing, away),
+        *later,
+    ]
     travel.insert(0, Travel(0.0, duration, d * distance))
 
 

@@ -18,7 +18,7 @@ from studio._config import Settings
 from studio._prepare import prepare_episode
 from studio._studio import Studio
 from studio.backends import CharacterInShot, DialogueLine, SceneContext, render_still
-from studio.backends._animatic_figures import x_at
+from studio.backends._animatic_figures import pose_at, x_at
 from studio.backends._animatic_render import _camera, plan_scene
 from studio.backends._animatic_words import read_look, read_place, read_pose, read_travel
 
@@ -282,6 +282,11 @@ def test_a_walk_across_moves_the_figure() -> None:
     assert x_at(fig, 4.0) - x_at(fig, 0.0) > 0.3 * W
     standing = plan_scene(_with(HERO), W, H).figures[0]
     assert x_at(standing, 4.0) == x_at(standing, 0.0)
+    long_walk = plan_scene(_with(walker, duration_seconds=12.0), W, H).figures[0]
+    arrived = long_walk.travel[-1].end
+    assert arrived < 12.0 and pose_at(long_walk, arrived + 1)[1].pose.legs == "stand"  # there: stops
+    arriving = plan_scene(_with(dataclasses.replace(RIVAL, action="walks in")), W, H).figures[0]
+    assert pose_at(arriving, 0.5)[1].pose.legs == "walk" and pose_at(arriving, 3.9)[1].pose.legs == "stand"
 
 
 def test_the_scene_actions_name_who_moves() -> None:
