@@ -91,6 +91,7 @@ class ScenePlan:
         precipitation: ``"rain"``, ``"snow"`` or ``""``.
         particles: ``(n, 2)`` seeds in [0, 1) for rain or snow positions.
         label: The slate text in the top-left corner.
+        still: A static camera's background, once drawn (see :func:`_still_background`).
     """
 
     width: int
@@ -106,6 +107,7 @@ class ScenePlan:
     precipitation: str
     particles: np.ndarray
     label: str
+    still: np.ndarray | None = None
 
 
 def _camera_of(scene: SceneContext) -> tuple[str, bool]:
@@ -342,6 +344,25 @@ def _line_at(plan: ScenePlan, t: float) -> int:
     return min(len(plan.captions) - 1, max(0, int(t / plan.seconds * len(plan.captions))))
 
 
+def _background(plan: ScenePlan, cx: float, cy: float, s: float) -> np.ndarray:
+    """The world seen by the camera: centre ``(cx, cy)``, ``s`` frame pixels per world pixel."""
+    w, h = plan.width, plan.height
+    matrix = np.array([[s, 0.0, w / 2 - s * cx], [0.0, s, h / 2 - s * cy]])
+    return cv2.warpAffine(plan.world, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _still_background(plan: ScenePlan) -> np.ndarray:
+    """A static camera's background, warped once per plan (the same pixels every frame)."""
+    if plan.still is None:
+        cx, cy, s, _ = _camera(plan, 0.0)
+        still = _background(plan, cx, cy, s)
+        still.flags.writeable = False
+        # A cache on a frozen plan; two threads may both compute it: the same pixels.
+        object.__setattr__(plan, "still", still)
+    assert plan.still is not None
+    return plan.still
+
+
 def render_frame(plan: ScenePlan, t: float) -> np.ndarray:
     """Draw ``plan`` at scene time ``t`` seconds. Pure: same arguments, same pixels.
 
@@ -350,8 +371,7 @@ def render_frame(plan: ScenePlan, t: float) -> np.ndarray:
     """
     w, h = plan.width, plan.height
     cx, cy, s_bg, s_fig = _camera(plan, t)
-    matrix = np.array([[s_bg, 0.0, w / 2 - s_bg * cx], [0.0, s_bg, h / 2 - s_bg * cy]])
-    img = cv2.warpAffine(plan.world, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    img = _still_background(plan).copy() if plan.camera == "static" else _background(plan, cx, cy, s_bg)
     scale = _text_scale(h)
     line = _line_at(plan, t)
     speaker = plan.speakers[line] if line >= 0 else -1

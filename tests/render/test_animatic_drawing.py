@@ -19,7 +19,7 @@ from studio._prepare import prepare_episode
 from studio._studio import Studio
 from studio.backends import CharacterInShot, DialogueLine, SceneContext, render_still
 from studio.backends._animatic_figures import pose_at, x_at
-from studio.backends._animatic_render import _camera, plan_scene
+from studio.backends._animatic_render import _background, _camera, plan_scene
 from studio.backends._animatic_words import read_look, read_place, read_pose, read_travel
 
 W, H = 256, 160
@@ -406,3 +406,12 @@ def test_odd_scenes_still_render(changes: dict[str, object]) -> None:
         for t in (-1 / 24, 0.0, 0.2, 5.0, 100.0):
             frame = render_still(scene, width, height, t)
             assert frame.shape == (height, width, 3)
+
+
+def test_a_static_camera_reuses_its_background_pixel_for_pixel() -> None:
+    scene = _with(HERO, camera_movement="static", location="city street")
+    plan = plan_scene(scene, W, H)
+    first = render_still(scene, W, H, 0.5)  # draws and keeps the background
+    cx, cy, s, _ = _camera(plan, 0.5)
+    assert plan.still is not None and np.array_equal(plan.still, _background(plan, cx, cy, s))
+    assert np.array_equal(render_still(scene, W, H, 0.5), first)
