@@ -1,11 +1,12 @@
 """Animatic backend speed: frames per second at 768x512 and the realtime factor at 24 fps.
 
-Renders a 4 s segment (96 frames, three characters drawn from their sheets: a running
-courier crossing the frame, a speaker, a nine-tailed fox; a rooftop by the harbour at
-night in the rain, a dolly, dialogue) a few times,
-end to end: scene rendering, H.264 encoding and the two lossless PNGs. Prints the best
-run, plus the rendering alone and the rendering of the same shot with nobody in it (the
-baseline), so the split between place, cast and encoding is visible.
+Renders a 4 s segment (96 frames, three characters drawn from their sheets: a runner
+crossing the frame, a speaker, a nine-tailed fox; a rooftop by the harbour at night in
+the rain, a medium shot with a dolly, dialogue) a few times, end to end: scene
+rendering, H.264 encoding and the two lossless PNGs. Prints the best run, plus the
+rendering alone and the rendering of the same shot with nobody in it (the baseline), so
+the split between place, cast and encoding is visible. The machine's load shows in the
+numbers: run it a few times.
 
 Run: ``.venv/bin/python benchmarks/bench_animatic.py``
 """
