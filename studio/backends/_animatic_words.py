@@ -190,16 +190,16 @@ _LEGS = (  # first match wins: the lower body first, then the moves
                r"|catch\w* (?:\w+ )?breath|pant\w*"),
     ("kneel", r"kneel\w*|knelt|on (?:one|both|\w+) knees?"),
     ("sit", r"sit|sits|sitting|sat|seated|perch\w*"),
-    ("jump", r"jump\w*|leap\w*|hop|hops|hopping|vault\w*|bound\w*|spring\w*"),
+    ("jump", r"jump\w*|leap\w*|lept|hop|hops|hopping|vault\w*|springs|springing"),
     ("run", r"run|runs|running|ran|sprint\w*|dash\w*|race|races|racing|chas\w*|flee\w*|rush\w*"),
-    ("walk", r"walk\w*|stroll\w*|step\w*|pac(?:e|es|ing)|wander\w*|march\w*|strid\w*|cross\w*"
+    ("walk", r"walk\w*|stroll\w*|step\w*|pac(?:e|es|ing)|wander\w*|march\w*|strid\w*|cross(?:es|ing)"
              r"|enter\w*|leav\w*|exit\w*|approach\w*|arriv\w*"),
     ("stand", r"stand\w*|stood|lean\w*|wait\w*"),
 )  # fmt: skip
 _ARMS = (
     ("wave", r"wav(?:e|es|ing)|greet\w*|hail\w*"),
-    ("point", r"point\w*|gestur\w*|aim\w*"),
-    ("hold", r"hold\w*|held|hands?|carr\w*|offer\w*|giv\w*|gives|clutch\w*|grip\w*|present\w*"
+    ("point", r"point(?:s|ing|ed)?|gestur\w*|aim(?:s|ing)?"),
+    ("hold", r"hold\w*|held|hands?(?! on)|carr\w*|offer\w*|giv\w*|gives|clutch\w*|grip\w*|present\w*"
              r"|letter|tucks?|reach\w*"),
     ("up", r"cheer\w*|celebrat\w*|arms up|raises? (?:\w+ )?arms"),
 )  # fmt: skip
@@ -228,11 +228,11 @@ def read_travel(text: str) -> tuple[str, int]:
         direction = -1
     elif _words(r"(?:to|towards?) the right|rightward\w*|right").search(text):
         direction = 1
-    if _words(r"leav\w*|exit\w*|depart\w*|(?:walk|run|head)\w* (?:away|off)|goes|disappear\w*").search(text):
+    if _words(r"leav\w*|exit\w*|depart\w*|(?:walk|run|head)\w* (?:away|off)|disappear\w*").search(text):
         return "exit", direction
-    if _words(r"enter\w*|arriv\w*|(?:walk|run|come|comes|burst)\w* in|appear\w*").search(text):
+    if _words(r"enter\w*|arriv\w*|(?:walk|run|come|comes|burst)\w* in").search(text):
         return "enter", direction
-    if _words(r"across|cross\w*|through|along|past|toward\w*|to the (?:left|right)").search(text):
+    if _words(r"across|cross(?:es|ing)|through|along|past|toward\w*|to the (?:left|right)").search(text):
         return "across", direction
     return "", direction
 

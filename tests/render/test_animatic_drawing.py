@@ -132,6 +132,11 @@ def test_pose_vocabulary(text: str, legs: str, arms: str) -> None:
 
 def test_words_without_a_pose() -> None:
     assert read_pose("turns to the sea") is None
+    assert read_pose("arms crossed") is None  # crossed arms are no walk
+    assert read_pose("pointy ears") is None
+    assert read_pose("hands on hips") is None  # not holding anything
+    assert read_travel("goes to the window") == ("", 0)
+    assert read_travel("appears worried") == ("", 0)
     assert read_travel("looks at the sky") == ("", 0)
     assert read_travel("walks across the street") == ("across", 0)
     assert read_travel("runs off to the left") == ("exit", -1)
