@@ -386,6 +386,16 @@ def test_pipeline_hands_the_character_sheet_to_the_backend(sqlite_settings: Sett
     assert luna.hair == "silver bob" and "silver bob haircut" in luna.description
     assert first.actions == ("Kai hands Luna the letter", "Luna tucks it into her jacket")
     assert [c.exits for c in last.characters] == [False, True]
+    # Drawn in plain daylight, the demo's hair is the colour its words say: silver, red.
+    plain = dataclasses.replace(first, time_of_day="day", lighting="", mood="", camera_movement="static")
+    for character, word in zip(plain.characters, ("silver", "red"), strict=True):
+        recoloured = dataclasses.replace(character, hair=character.hair.replace(word, "green"),
+                                         description=character.description.replace(word, "green"))  # fmt: skip
+        other = dataclasses.replace(
+            plain, characters=tuple(recoloured if c is character else c for c in plain.characters)
+        )
+        a, b = render_still(plain, W, H, 1.0), render_still(other, W, H, 1.0)
+        assert HAIR_CHECKS[word](*_hsv_of(np.median(a[_changed(a, b)], axis=0))), character.name
 
 
 @pytest.mark.parametrize(
