@@ -48,6 +48,9 @@ class CharacterInShot:
     position: str = "center"  # left | center | right (or free text)
     facing: str = "camera"  # left | right | camera | away
     action: str = ""
+    hair: str = ""  # as written: "silver bob", "spiky red"
+    description: str = ""  # the character sheet's description and prompt tokens
+    exits: bool = False  # leaves during this scene
     lora: str | None = None
     lora_strength: float = 1.0
     lora_family: str | None = None
@@ -79,6 +82,7 @@ class SceneContext:
     characters: tuple[CharacterInShot, ...] = ()
     dialogue: tuple[DialogueLine, ...] = ()
     duration_seconds: float = 0.0  # the whole scene
+    actions: tuple[str, ...] = ()  # the scene's actions, in order (one per segment)
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,9 @@ def load_scene_brief(session: Session, scene: SceneModel, *, learn: bool = True)
                 position=present.position,
                 facing=present.facing,
                 action=present.action,
+                hair=state.hair,
+                description=f"{row.description or ''}, {row.character_prompt or ''}".strip(", "),
+                exits=present.exits,
                 lora=row.lora_name,
                 lora_strength=row.lora_strength or 1.0,
                 lora_family=row.lora_family,
@@ -239,6 +242,7 @@ def load_scene_brief(session: Session, scene: SceneModel, *, learn: bool = True)
         characters=tuple(shots),
         dialogue=tuple(DialogueLine(d.speaker, d.line) for d in spec.dialogue),
         duration_seconds=spec.duration,
+        actions=tuple(spec.actions),
     )
     return SceneBrief(
         scene_id=scene.id,
