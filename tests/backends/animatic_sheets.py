@@ -1,13 +1,13 @@
 """Contact sheets of the animatic: characters, poses, places and light, as golden images.
 
 Each sheet is a grid of small stills (:func:`studio.backends.render_still`), one scene
-per cell, labelled by what it shows. ``tests/render/test_animatic_golden.py`` compares
-them with the PNGs in ``tests/render/golden/`` with a tolerance. After a deliberate
+per cell, labelled by what it shows. ``tests/backends/test_animatic_golden.py`` compares
+them with the PNGs in ``tests/backends/golden/`` with a tolerance. After a deliberate
 change to the drawing, look at the new sheets, then regenerate them and the README's
 contact sheet with::
 
-    .venv/bin/python -m tests.render.animatic_sheets            # writes tests/render/golden/*.png
-    .venv/bin/python -m tests.render.animatic_sheets --docs     # and docs/animatic-sheet.png
+    .venv/bin/python -m tests.backends.animatic_sheets            # writes tests/backends/golden/*.png
+    .venv/bin/python -m tests.backends.animatic_sheets --docs     # and docs/animatic-sheet.png
 """
 
 from __future__ import annotations

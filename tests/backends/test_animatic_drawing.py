@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from studio._config import Settings
-from studio._prepare import prepare_episode
 from studio._studio import Studio
 from studio.backends import CharacterInShot, DialogueLine, SceneContext, render_still
 from studio.backends._animatic_figures import pose_at, x_at
 from studio.backends._animatic_render import _background, _camera, plan_scene
 from studio.backends._animatic_words import read_look, read_place, read_pose, read_travel
+from studio.render._prepare import prepare_episode
 
 W, H = 256, 160
 DAY = SceneContext(project="t", episode=1, scene=1, location="open field", time_of_day="day",

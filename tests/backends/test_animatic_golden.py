@@ -1,9 +1,9 @@
 """Golden images: contact sheets of characters, poses, places and light.
 
-Each sheet (see :mod:`tests.render.animatic_sheets`) is rendered and compared with its
-PNG in ``tests/render/golden/`` with a tolerance, so antialiasing differences between
+Each sheet (see :mod:`tests.backends.animatic_sheets`) is rendered and compared with its
+PNG in ``tests/backends/golden/`` with a tolerance, so antialiasing differences between
 OpenCV builds pass and a changed drawing does not. After a deliberate change, look at
-the sheets and regenerate them: ``.venv/bin/python -m tests.render.animatic_sheets``.
+the sheets and regenerate them: ``.venv/bin/python -m tests.backends.animatic_sheets``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from studio._video import read_image
-from tests.render.animatic_sheets import CELL, GOLDEN_DIR, SHEETS, render_sheet
+from tests.backends.animatic_sheets import CELL, GOLDEN_DIR, SHEETS, render_sheet
 
 MEAN_TOLERANCE = 1.5  # mean absolute difference, 8-bit levels
 PIXEL_TOLERANCE = 0.01  # share of pixels that may differ by more than 48 levels
@@ -44,7 +44,7 @@ def test_sheet_matches_its_golden_image(name: str) -> None:
         label = labels[i] if i < len(labels) else "(empty)"
         assert mean <= MEAN_TOLERANCE and share <= PIXEL_TOLERANCE, (
             f"{name} / {label} differs from {path} (mean {mean:.2f}, {share:.2%} of pixels): if the change "
-            "is meant, look at the new sheet and run `.venv/bin/python -m tests.render.animatic_sheets`"
+            "is meant, look at the new sheet and run `.venv/bin/python -m tests.backends.animatic_sheets`"
         )
 
 
