@@ -32,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from studio._exceptions import AnalysisError
-from studio.quality._events import detect_events
+from studio.quality._changes import ChangeMeter
+from studio.quality._events import detect_events, shot_step
 from studio.quality._frames import (
     DecodedFrame,
     VideoReader,
@@ -40,6 +41,7 @@ from studio.quality._frames import (
     color_size,
     image_luma,
     load_rgb,
+    rgb_to_chroma,
     resize_area,
 )
 from studio.quality._lab import LabMeter, LabStats, lab_stats
@@ -225,10 +227,13 @@ class _Pairs:
         reader: VideoReader,
         sample_every: int,
         previous_rgb: npt.NDArray[np.uint8] | None,
+        hold_tolerance: float,
     ) -> None:
         self.series = FrameSeries()
+        self.changes = ChangeMeter(reader.size, hold_tolerance)
         self.seam_ssim: list[float] = []
         self.seam_mad: list[float] = []
+        self.seam_change: list[tuple[float, float]] = []  # (thumbnail distance, largest tile difference)
         self._engine = engine
         self._reader = reader
         self._sample_every = sample_every
@@ -251,13 +256,17 @@ class _Pairs:
         cb, cr = decoded.chroma_means()
         series.mean_cb.append(cb)
         series.mean_cr.append(cr)
+        self.changes.push(luma, *decoded.chroma_planes())
         series.sharpness.append(self.sharpness(luma) if k % self._sample_every == 0 else math.nan)
         if k == 0 and self._previous_rgb is not None:
             # The reader knows the video's colour matrix once it has decoded frame 0.
-            self._previous_segment = image_luma(self._previous_rgb, self._reader.size, self._reader.matrix)
+            matrix = self._reader.matrix
+            self._previous_segment = image_luma(self._previous_rgb, self._reader.size, matrix)
+            self.changes.set_reference(self._previous_segment, *rgb_to_chroma(self._previous_rgb, matrix))
         if self._previous_segment is not None and k < _SEAM_FRAMES:
             self.seam_ssim.append(engine.ssim(self._previous_segment, luma))
             self.seam_mad.append(engine.mad(self._previous_segment, luma))
+            self.seam_change.append(self.changes.against_reference(luma))
 
     def sharpness(self, luma: Luma) -> float:
         return laplacian_variance(luma, self._laplacian)
@@ -323,7 +332,7 @@ def analyze_video(
             reference = samples[0][1]
         color_samples = [_compare(stats, reference, frame) for frame, stats in samples]
 
-        seam = _seam(series, scan.seam_ssim, scan.seam_mad, t) if scan.seam_mad else None
+        seam = _seam(series, scan, t) if scan.seam_mad else None
         sharp = finite_median(series.sharpness)
         ratio = sharp / reference_sharpness if reference_sharpness else None
         events = detect_events(
@@ -368,6 +377,7 @@ class _Scan:
     samples: list[tuple[int, LabStats]]  # (frame, L*a*b* statistics)
     seam_ssim: list[float]
     seam_mad: list[float]
+    seam_change: list[tuple[float, float]]
     last: DecodedFrame
     engine: str
 
@@ -392,7 +402,7 @@ def _scan(
     the GIL back after each (decoding is on the critical path).
     """
     width, height = reader.size
-    pairs = _Pairs(engine, reader, t.color_sample_every, previous_rgb)
+    pairs = _Pairs(engine, reader, t.color_sample_every, previous_rgb, t.freeze_max_tile_change)
     flow = _Flow(reader.flow_size, reader.width)
     colour_size = color_size(reader.width, reader.height)
     meter = LabMeter(colour_size)
@@ -423,6 +433,9 @@ def _scan(
             raise AnalysisError(f"{reader.path} has no video frames")
         pair_worker.finish()
         series = pairs.series
+        changes = pairs.changes.changes
+        series.tile_change, series.hold_start = changes.tile_change, changes.hold_start
+        series.back, series.residual = changes.back, changes.residual
         series.flow = flow_worker.finish()
         if last.index % t.color_sample_every:  # the last frame is always sampled
             sample_frames.append(last.index)
@@ -433,22 +446,29 @@ def _scan(
         for worker in (pair_worker, flow_worker, colour_worker):
             worker.close()
         cv2.setNumThreads(old_threads)
-    return _Scan(series, samples, pairs.seam_ssim, pairs.seam_mad, last, engine.name)
+    return _Scan(series, samples, pairs.seam_ssim, pairs.seam_mad, pairs.seam_change, last, engine.name)
 
 
-def _seam(
-    series: FrameSeries, seam_ssim: list[float], seam_mad: list[float], t: QualityThresholds
-) -> SeamAnalysis:
+def _seam(series: FrameSeries, scan: _Scan, t: QualityThresholds) -> SeamAnalysis:
     """Where and how much the new segment departs from the previous last frame.
 
     Image-to-video backends often return the start image itself as frame 0; then
     frame 0 matches the previous last frame and the real seam is frames 0 -> 1.
+    The step across the seam is judged against the shot's own large steps, not
+    its median: on twos half the steps are zero.
     """
+    seam_mad = scan.seam_mad
     seam_frame, difference = 0, seam_mad[0]
-    if difference <= t.freeze_max_mad and len(series.mad) > 1:
+    change, tile = scan.seam_change[0]
+    changes = [c for c, _ in scan.seam_change]
+    # Lossy coding keeps a repeated start image from being identical: also accept a
+    # frame 0 that is far closer to the previous frame than frame 1 is.
+    repeated = len(changes) > 1 and changes[0] <= 2.0 and changes[0] <= 0.25 * changes[1]
+    if (difference <= t.freeze_max_mad or repeated) and len(series.mad) > 1:
         seam_frame, difference = 1, series.mad[1]
-    typical = finite_median(series.mad[1:])
-    if math.isnan(typical):  # a one-frame segment
-        typical = 0.0
-    ratio = difference / max(typical, t.freeze_max_mad, 1e-6)
-    return SeamAnalysis(seam_ssim, seam_mad, seam_frame, difference, ratio)
+        change, tile = series.back[1][0], series.tile_change[1]
+    ratio = change / shot_step(series)
+    return SeamAnalysis(
+        scan.seam_ssim, seam_mad, seam_frame, difference, ratio,
+        change=changes, tile_change=tile,
+    )
