@@ -41,8 +41,8 @@ from studio.quality._frames import (
     color_size,
     image_luma,
     load_rgb,
-    rgb_to_chroma,
     resize_area,
+    rgb_to_chroma,
 )
 from studio.quality._lab import LabMeter, LabStats, lab_stats
 from studio.quality._metrics import (
@@ -248,21 +248,26 @@ class _Pairs:
         recent = self._recent
         ssim_value = engine.push(luma)
         series.ssim.append(math.nan if ssim_value is None else ssim_value)
-        series.mad.append(engine.mad(recent[-2], luma) if len(recent) > 1 else math.nan)
+        # The change meter's tile sums give the exact frame difference and chroma means.
+        changes = self.changes
+        cb, cr = decoded.chroma_means()
+        changes.push(luma, cb, cr)
+        series.mad.append(changes.mad)
         series.skip_mad.append(engine.mad(recent[-3], luma) if len(recent) > 2 else math.nan)
         mean, std = cv2.meanStdDev(luma)
         series.mean_luma.append(float(mean[0, 0]))
         series.std_luma.append(float(std[0, 0]))
-        cb, cr = decoded.chroma_means()
         series.mean_cb.append(cb)
         series.mean_cr.append(cr)
-        self.changes.push(luma, *decoded.chroma_planes())
         series.sharpness.append(self.sharpness(luma) if k % self._sample_every == 0 else math.nan)
         if k == 0 and self._previous_rgb is not None:
             # The reader knows the video's colour matrix once it has decoded frame 0.
             matrix = self._reader.matrix
             self._previous_segment = image_luma(self._previous_rgb, self._reader.size, matrix)
-            self.changes.set_reference(self._previous_segment, *rgb_to_chroma(self._previous_rgb, matrix))
+            cb_plane, cr_plane = rgb_to_chroma(self._previous_rgb, matrix)
+            self.changes.set_reference(
+                self._previous_segment, float(cv2.mean(cb_plane)[0]), float(cv2.mean(cr_plane)[0])
+            )
         if self._previous_segment is not None and k < _SEAM_FRAMES:
             self.seam_ssim.append(engine.ssim(self._previous_segment, luma))
             self.seam_mad.append(engine.mad(self._previous_segment, luma))
@@ -433,7 +438,7 @@ def _scan(
             raise AnalysisError(f"{reader.path} has no video frames")
         pair_worker.finish()
         series = pairs.series
-        changes = pairs.changes.changes
+        changes = pairs.changes.finish()
         series.tile_change, series.hold_start = changes.tile_change, changes.hold_start
         series.back, series.residual = changes.back, changes.residual
         series.flow = flow_worker.finish()
@@ -467,7 +472,9 @@ def _seam(series: FrameSeries, scan: _Scan, t: QualityThresholds) -> SeamAnalysi
     if (difference <= t.freeze_max_mad or repeated) and len(series.mad) > 1:
         seam_frame, difference = 1, series.mad[1]
         change, tile = series.back[1][0], series.tile_change[1]
-    ratio = change / shot_step(series)
+    # Against the shot's own large steps, both for the picture as a whole (thumbnail)
+    # and locally (the most-changed tile): an object that jumps moves few tiles.
+    ratio = max(change / shot_step(series), tile / shot_step(series, local=True))
     return SeamAnalysis(
         scan.seam_ssim, seam_mad, seam_frame, difference, ratio,
         change=changes, tile_change=tile,

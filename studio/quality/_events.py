@@ -67,8 +67,15 @@ def confidence(value: float, threshold: float) -> float:
     return round(min(0.99, max(0.5, 1.0 - 0.5 * threshold / max(value, 1e-9))), 3)
 
 
-def shot_step(series: FrameSeries) -> float:
-    """The shot's own large step: 90th percentile of the thumbnail steps (at least 1)."""
+def shot_step(series: FrameSeries, *, local: bool = False) -> float:
+    """The shot's own large step: 90th percentile of its thumbnail steps (at least 1).
+
+    ``local``: of its largest tile changes instead (at least ``2 * _STEP_FLOOR``).
+    """
+    if local:
+        tiles = np.asarray(series.tile_change, np.float64)
+        tiles = tiles[np.isfinite(tiles)]
+        return max(2 * _STEP_FLOOR, float(np.percentile(tiles, 90)) if tiles.size else 0.0)
     steps = _back(series)[:, 0]
     steps = steps[np.isfinite(steps)]
     if steps.size == 0:

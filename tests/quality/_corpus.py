@@ -408,7 +408,7 @@ def score(found: dict[str, list[tuple[str, int]]], kinds: tuple[str, ...] = KIND
     totals = {kind: [0, 0, 0] for kind in kinds}
     for clip in corpus():
         detections = [d for d in found.get(clip.name, []) if d[0] in totals]
-        truths = list(clip.expected)
+        truths = [truth for truth in clip.expected if truth[0] in totals]
         for kind, _frame in truths:
             totals[kind][2] += 1
         for kind, frame in detections:
