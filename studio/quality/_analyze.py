@@ -44,7 +44,7 @@ from studio.quality._frames import (
     resize_area,
     rgb_to_chroma,
 )
-from studio.quality._lab import LabMeter, LabStats, lab_stats
+from studio.quality._lab import LabMeter, LabStats, rgb_to_lab, stats_of
 from studio.quality._metrics import (
     SsimStream,
     finite_median,
@@ -52,6 +52,7 @@ from studio.quality._metrics import (
     mean_absolute_difference,
     ssim,
 )
+from studio.quality._palette import Palette
 from studio.quality._scores import compute_scores, seed_scores
 from studio.quality._thresholds import QualityThresholds
 from studio.quality._types import ColorSample, FrameSeries, SeamAnalysis, VideoAnalysis
@@ -277,7 +278,7 @@ class _Pairs:
         return laplacian_variance(luma, self._laplacian)
 
 
-def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
+def _compare(stats: LabStats, reference: LabStats, frame: int, coverage: float) -> ColorSample:
     delta_e = math.dist(stats.mean, reference.mean)
     ratio = max(
         max(a, _STD_FLOOR) / max(b, _STD_FLOOR) for a, b in zip(stats.std, reference.std, strict=True)
@@ -285,7 +286,7 @@ def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
     inverse = max(
         max(b, _STD_FLOOR) / max(a, _STD_FLOOR) for a, b in zip(stats.std, reference.std, strict=True)
     )
-    return ColorSample(frame, stats.mean, stats.std, delta_e, max(ratio, inverse))
+    return ColorSample(frame, stats.mean, stats.std, delta_e, max(ratio, inverse), coverage)
 
 
 def analyze_video(
@@ -328,14 +329,15 @@ def analyze_video(
 
     with VideoReader(path, scale=scale, flow_scale=min(scale, _FLOW_SCALE)) as reader:
         width, height = reader.size
-        scan = _scan(reader, _make_engine(engine, (height, width)), previous_rgb, t)
-        series, samples, last = scan.series, scan.samples, scan.last
         colour_size = color_size(reader.width, reader.height)
-        if anchor_rgb is not None:
-            reference = lab_stats(resize_area(anchor_rgb, colour_size))
-        else:
-            reference = samples[0][1]
-        color_samples = [_compare(stats, reference, frame) for frame, stats in samples]
+        anchor_lab = rgb_to_lab(resize_area(anchor_rgb, colour_size)) if anchor_rgb is not None else None
+        colour = _Colour(colour_size, anchor_lab)
+        scan = _scan(reader, _make_engine(engine, (height, width)), previous_rgb, colour, t)
+        series, samples, last = scan.series, scan.samples, scan.last
+        reference = stats_of(anchor_lab) if anchor_lab is not None else samples[0][1][0]
+        color_samples = [
+            _compare(stats, reference, frame, coverage) for frame, (stats, coverage) in samples
+        ]
 
         seam = _seam(series, scan, t) if scan.seam_mad else None
         sharp = finite_median(series.sharpness)
@@ -379,7 +381,7 @@ class _Scan:
     """What one pass over the frames measured (before events and scores)."""
 
     series: FrameSeries
-    samples: list[tuple[int, LabStats]]  # (frame, L*a*b* statistics)
+    samples: list[tuple[int, tuple[LabStats, float]]]  # (frame, (L*a*b* statistics, palette coverage))
     seam_ssim: list[float]
     seam_mad: list[float]
     seam_change: list[tuple[float, float]]
@@ -387,14 +389,29 @@ class _Scan:
     engine: str
 
 
-def _colour_job(decoded: DecodedFrame, meter: LabMeter, size: tuple[int, int]) -> LabStats:
-    return meter.stats(decoded.rgb_small(size))
+class _Colour:
+    """L*a*b* statistics and palette coverage of the sampled frames, on one worker thread, in order.
+
+    The palette is the anchor's, or without an anchor the first sample's.
+    """
+
+    def __init__(self, size: tuple[int, int], anchor_lab: npt.NDArray[np.float32] | None) -> None:
+        self.size = size
+        self._meter = LabMeter(size)
+        self._palette = Palette(anchor_lab) if anchor_lab is not None else None
+
+    def job(self, decoded: DecodedFrame) -> tuple[LabStats, float]:
+        lab = self._meter.lab(decoded.rgb_small(self.size))
+        if self._palette is None:
+            self._palette = Palette(lab)
+        return stats_of(lab), self._palette.coverage(lab)
 
 
 def _scan(
     reader: VideoReader,
     engine: _PairEngine,
     previous_rgb: npt.NDArray[np.uint8] | None,
+    colour: _Colour,
     t: QualityThresholds,
 ) -> _Scan:
     """Decode every frame once and measure it on worker threads.
@@ -409,8 +426,6 @@ def _scan(
     width, height = reader.size
     pairs = _Pairs(engine, reader, t.color_sample_every, previous_rgb, t.freeze_max_tile_change)
     flow = _Flow(reader.flow_size, reader.width)
-    colour_size = color_size(reader.width, reader.height)
-    meter = LabMeter(colour_size)
     sample_frames: list[int] = []
     ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
     flow_width, flow_height = reader.flow_size
@@ -420,7 +435,7 @@ def _scan(
     last: DecodedFrame | None = None
     pair_worker = _Worker[None]("pairs", _PIPELINE_DEPTH)
     flow_worker = _Worker[float]("flow", _PIPELINE_DEPTH)
-    colour_worker = _Worker[LabStats]("colour", _COLOUR_DEPTH)
+    colour_worker = _Worker[tuple[LabStats, float]]("colour", _COLOUR_DEPTH)
 
     old_threads = cv2.getNumThreads()
     # One OpenCV thread: our own threads keep both cores busy, and on small frames
@@ -432,7 +447,7 @@ def _scan(
             flow_worker.submit(flow.job, decoded.flow_luma)
             if decoded.index % t.color_sample_every == 0:
                 sample_frames.append(decoded.index)
-                colour_worker.submit(_colour_job, decoded, meter, colour_size)
+                colour_worker.submit(colour.job, decoded)
             last = decoded
         if last is None:
             raise AnalysisError(f"{reader.path} has no video frames")
@@ -444,7 +459,7 @@ def _scan(
         series.flow = flow_worker.finish()
         if last.index % t.color_sample_every:  # the last frame is always sampled
             sample_frames.append(last.index)
-            colour_worker.submit(_colour_job, last, meter, colour_size)
+            colour_worker.submit(colour.job, last)
             series.sharpness[last.index] = pairs.sharpness(last.luma)
         samples = list(zip(sample_frames, colour_worker.finish(), strict=True))
     finally:

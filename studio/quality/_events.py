@@ -22,8 +22,9 @@ The detectors are built for animation (see ``_changes.py`` for what they read):
   to stop.
 - **seam jump**: the step across the seam against the shot's own steps (their
   90th percentile, so that the identical pairs of animation on twos do not count).
-- **colour drift** (against the scene's anchor): samples over the threshold that
-  stay over it, located at the frame where the colour moved.
+- **colour drift** (against the scene's anchor): samples over the Delta E or
+  contrast threshold whose colours have also left the anchor's palette (see
+  ``_palette.py``), and that stay so, located at the frame where the colour moved.
 """
 
 from __future__ import annotations
@@ -342,7 +343,11 @@ def _colour_drift(
     series: FrameSeries, samples: list[ColorSample], t: QualityThresholds, events: list[QualityEvent]
 ) -> None:
     """The first over-threshold sample that later samples confirm, located at its start."""
-    over = [s.delta_e > t.color_max_delta_e or s.std_ratio > t.color_max_std_ratio for s in samples]
+    over = [
+        (s.delta_e > t.color_max_delta_e or s.std_ratio > t.color_max_std_ratio)
+        and s.palette_coverage < t.color_min_palette_coverage
+        for s in samples
+    ]
     n = len(series.mean_luma)
     for i, sample in enumerate(samples):
         following = over[i : i + 3]
@@ -366,7 +371,8 @@ def _colour_drift(
                 max(confidence(sample.delta_e, t.color_max_delta_e),
                     confidence(sample.std_ratio - 1.0, t.color_max_std_ratio - 1.0)),
                 f"Delta E {sample.delta_e:.1f} (worst {worst.delta_e:.1f}) vs {t.color_max_delta_e:g}, "
-                f"std ratio {sample.std_ratio:.2f} vs {t.color_max_std_ratio:g}, on "
+                f"std ratio {sample.std_ratio:.2f} vs {t.color_max_std_ratio:g}, palette "
+                f"{sample.palette_coverage:.0%} < {t.color_min_palette_coverage:.0%}, on "
                 f"{len(samples) - i} sample(s) from frame {sample.frame}",
             )
         )

@@ -67,6 +67,9 @@ class QualityThresholds:
     """Largest L*a*b* mean distance to the anchor frame."""
     color_max_std_ratio: Annotated[float, Gt(1)] = 1.35
     """Largest ratio (either way) of L*a*b* std to the anchor's."""
+    color_min_palette_coverage: Annotated[float, Ge(0), Le(1)] = 0.75
+    """Colour drift also needs fewer than this share of a sample's pixels in the
+    anchor's palette: the same colours framed differently (a close-up) are no drift."""
     sharpness_min_ratio: Annotated[float, Gt(0), Le(1)] = 0.5
     """Sharpness below this fraction of segment 0's is decay."""
     min_overall: Annotated[float, Ge(0), Le(1)] = 0.5

@@ -107,6 +107,8 @@ class ColorSample:
     lab_std: tuple[float, float, float]
     delta_e: float
     std_ratio: float
+    palette_coverage: float = 1.0
+    """Share of the frame's pixels whose colour is in the reference's palette."""
 
 
 @dataclass(frozen=True)
