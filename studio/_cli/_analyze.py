@@ -63,7 +63,7 @@ _SERIES = (
 @click.option("--per-frame", is_flag=True, help="Also print one line per frame.")
 @click.option(
     "--plot", type=click.Path(path_type=Path), metavar="OUT.png",
-    help="Save a plot of the per-frame metrics with the events marked.",
+    help="Save a plot of the per-frame metrics, with the events on a timeline.",
 )
 def analyze_command(
     video: Path,
@@ -190,6 +190,7 @@ def _print_summary(analysis: VideoAnalysis, *, per_frame: bool) -> None:
             f"{event.frame}-{event.end_frame}"
         )
         click.echo(f"  {event.kind:<16} frame {where:<9} {event.message}")
+        click.echo(f"  {'':<16} {'':<15} confidence {event.confidence:.2f}: {event.reason}")
 
 
 COMMANDS.append(analyze_command)

@@ -2,8 +2,10 @@
 
 ``analyze_video`` decodes the video once, frame by frame, and keeps only the last
 few frames' luma (the current one, the two before it for the differences, and
-the ones the worker threads may still be on). Everything else it keeps is a
-handful of numbers per frame, so memory stays bounded whatever the video's length.
+the ones the worker threads may still be on), and the start of the current hold.
+Everything else it keeps is a few numbers per frame and the tile sums of each
+frame's luma (about 1 kB at the default grid), so memory grows slowly and
+linearly with the video's length.
 
 Work is spread over threads so both cores are busy: the main thread decodes and
 makes the luma; the pair measurements, the flow and the colour statistics each
@@ -13,8 +15,10 @@ Per frame, at the analysis resolution (default: half the source): SSIM and mean
 absolute difference with the previous frame, and the difference with the frame
 before that; DIS optical flow (ULTRAFAST preset) at half the source resolution,
 or the analysis resolution if smaller, as mean magnitude in *source* pixels per
-frame; luma mean and std; Y'CbCr plane means. Every ``color_sample_every``
-frames (and on the last): L*a*b* statistics and Laplacian-variance sharpness.
+frame; luma mean and std; Y'CbCr plane means; the tile measurements of
+``_changes.py`` (the largest tile change, holds, thumbnails) that the event
+detectors read. Every ``color_sample_every`` frames (and on the last): L*a*b*
+statistics, palette coverage and Laplacian-variance sharpness.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from studio._exceptions import AnalysisError
-from studio.quality._events import detect_events
+from studio.quality._changes import ChangeMeter
+from studio.quality._events import detect_events, shot_step
 from studio.quality._frames import (
     DecodedFrame,
     VideoReader,
@@ -41,8 +46,9 @@ from studio.quality._frames import (
     image_luma,
     load_rgb,
     resize_area,
+    rgb_to_chroma,
 )
-from studio.quality._lab import LabMeter, LabStats, lab_stats
+from studio.quality._lab import LabMeter, LabStats, rgb_to_lab, stats_of
 from studio.quality._metrics import (
     SsimStream,
     finite_median,
@@ -50,6 +56,7 @@ from studio.quality._metrics import (
     mean_absolute_difference,
     ssim,
 )
+from studio.quality._palette import Palette
 from studio.quality._scores import compute_scores, seed_scores
 from studio.quality._thresholds import QualityThresholds
 from studio.quality._types import ColorSample, FrameSeries, SeamAnalysis, VideoAnalysis
@@ -225,10 +232,13 @@ class _Pairs:
         reader: VideoReader,
         sample_every: int,
         previous_rgb: npt.NDArray[np.uint8] | None,
+        hold_tolerance: float,
     ) -> None:
         self.series = FrameSeries()
+        self.changes = ChangeMeter(reader.size, hold_tolerance)
         self.seam_ssim: list[float] = []
         self.seam_mad: list[float] = []
+        self.seam_change: list[tuple[float, float]] = []  # (thumbnail distance, largest tile difference)
         self._engine = engine
         self._reader = reader
         self._sample_every = sample_every
@@ -243,27 +253,36 @@ class _Pairs:
         recent = self._recent
         ssim_value = engine.push(luma)
         series.ssim.append(math.nan if ssim_value is None else ssim_value)
-        series.mad.append(engine.mad(recent[-2], luma) if len(recent) > 1 else math.nan)
+        # The change meter's tile sums give the exact frame difference and chroma means.
+        changes = self.changes
+        cb, cr = decoded.chroma_means()
+        changes.push(luma, cb, cr)
+        series.mad.append(changes.mad)
         series.skip_mad.append(engine.mad(recent[-3], luma) if len(recent) > 2 else math.nan)
         mean, std = cv2.meanStdDev(luma)
         series.mean_luma.append(float(mean[0, 0]))
         series.std_luma.append(float(std[0, 0]))
-        cb, cr = decoded.chroma_means()
         series.mean_cb.append(cb)
         series.mean_cr.append(cr)
         series.sharpness.append(self.sharpness(luma) if k % self._sample_every == 0 else math.nan)
         if k == 0 and self._previous_rgb is not None:
             # The reader knows the video's colour matrix once it has decoded frame 0.
-            self._previous_segment = image_luma(self._previous_rgb, self._reader.size, self._reader.matrix)
+            matrix = self._reader.matrix
+            self._previous_segment = image_luma(self._previous_rgb, self._reader.size, matrix)
+            cb_plane, cr_plane = rgb_to_chroma(self._previous_rgb, matrix)
+            self.changes.set_reference(
+                self._previous_segment, float(cv2.mean(cb_plane)[0]), float(cv2.mean(cr_plane)[0])
+            )
         if self._previous_segment is not None and k < _SEAM_FRAMES:
             self.seam_ssim.append(engine.ssim(self._previous_segment, luma))
             self.seam_mad.append(engine.mad(self._previous_segment, luma))
+            self.seam_change.append(self.changes.against_reference(luma))
 
     def sharpness(self, luma: Luma) -> float:
         return laplacian_variance(luma, self._laplacian)
 
 
-def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
+def _compare(stats: LabStats, reference: LabStats, frame: int, coverage: float) -> ColorSample:
     delta_e = math.dist(stats.mean, reference.mean)
     ratio = max(
         max(a, _STD_FLOOR) / max(b, _STD_FLOOR) for a, b in zip(stats.std, reference.std, strict=True)
@@ -271,7 +290,7 @@ def _compare(stats: LabStats, reference: LabStats, frame: int) -> ColorSample:
     inverse = max(
         max(b, _STD_FLOOR) / max(a, _STD_FLOOR) for a, b in zip(stats.std, reference.std, strict=True)
     )
-    return ColorSample(frame, stats.mean, stats.std, delta_e, max(ratio, inverse))
+    return ColorSample(frame, stats.mean, stats.std, delta_e, max(ratio, inverse), coverage)
 
 
 def analyze_video(
@@ -314,16 +333,17 @@ def analyze_video(
 
     with VideoReader(path, scale=scale, flow_scale=min(scale, _FLOW_SCALE)) as reader:
         width, height = reader.size
-        scan = _scan(reader, _make_engine(engine, (height, width)), previous_rgb, t)
-        series, samples, last = scan.series, scan.samples, scan.last
         colour_size = color_size(reader.width, reader.height)
-        if anchor_rgb is not None:
-            reference = lab_stats(resize_area(anchor_rgb, colour_size))
-        else:
-            reference = samples[0][1]
-        color_samples = [_compare(stats, reference, frame) for frame, stats in samples]
+        anchor_lab = rgb_to_lab(resize_area(anchor_rgb, colour_size)) if anchor_rgb is not None else None
+        colour = _Colour(colour_size, anchor_lab)
+        scan = _scan(reader, _make_engine(engine, (height, width)), previous_rgb, colour, t)
+        series, samples, last = scan.series, scan.samples, scan.last
+        reference = stats_of(anchor_lab) if anchor_lab is not None else samples[0][1][0]
+        color_samples = [
+            _compare(stats, reference, frame, coverage) for frame, (stats, coverage) in samples
+        ]
 
-        seam = _seam(series, scan.seam_ssim, scan.seam_mad, t) if scan.seam_mad else None
+        seam = _seam(series, scan, t) if scan.seam_mad else None
         sharp = finite_median(series.sharpness)
         ratio = sharp / reference_sharpness if reference_sharpness else None
         events = detect_events(
@@ -365,21 +385,37 @@ class _Scan:
     """What one pass over the frames measured (before events and scores)."""
 
     series: FrameSeries
-    samples: list[tuple[int, LabStats]]  # (frame, L*a*b* statistics)
+    samples: list[tuple[int, tuple[LabStats, float]]]  # (frame, (L*a*b* statistics, palette coverage))
     seam_ssim: list[float]
     seam_mad: list[float]
+    seam_change: list[tuple[float, float]]
     last: DecodedFrame
     engine: str
 
 
-def _colour_job(decoded: DecodedFrame, meter: LabMeter, size: tuple[int, int]) -> LabStats:
-    return meter.stats(decoded.rgb_small(size))
+class _Colour:
+    """L*a*b* statistics and palette coverage of the sampled frames, on one worker thread, in order.
+
+    The palette is the anchor's, or without an anchor the first sample's.
+    """
+
+    def __init__(self, size: tuple[int, int], anchor_lab: npt.NDArray[np.float32] | None) -> None:
+        self.size = size
+        self._meter = LabMeter(size)
+        self._palette = Palette(anchor_lab) if anchor_lab is not None else None
+
+    def job(self, decoded: DecodedFrame) -> tuple[LabStats, float]:
+        lab = self._meter.lab(decoded.rgb_small(self.size))
+        if self._palette is None:
+            self._palette = Palette(lab)
+        return stats_of(lab), self._palette.coverage(lab)
 
 
 def _scan(
     reader: VideoReader,
     engine: _PairEngine,
     previous_rgb: npt.NDArray[np.uint8] | None,
+    colour: _Colour,
     t: QualityThresholds,
 ) -> _Scan:
     """Decode every frame once and measure it on worker threads.
@@ -392,10 +428,8 @@ def _scan(
     the GIL back after each (decoding is on the critical path).
     """
     width, height = reader.size
-    pairs = _Pairs(engine, reader, t.color_sample_every, previous_rgb)
+    pairs = _Pairs(engine, reader, t.color_sample_every, previous_rgb, t.freeze_max_tile_change)
     flow = _Flow(reader.flow_size, reader.width)
-    colour_size = color_size(reader.width, reader.height)
-    meter = LabMeter(colour_size)
     sample_frames: list[int] = []
     ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
     flow_width, flow_height = reader.flow_size
@@ -405,7 +439,7 @@ def _scan(
     last: DecodedFrame | None = None
     pair_worker = _Worker[None]("pairs", _PIPELINE_DEPTH)
     flow_worker = _Worker[float]("flow", _PIPELINE_DEPTH)
-    colour_worker = _Worker[LabStats]("colour", _COLOUR_DEPTH)
+    colour_worker = _Worker[tuple[LabStats, float]]("colour", _COLOUR_DEPTH)
 
     old_threads = cv2.getNumThreads()
     # One OpenCV thread: our own threads keep both cores busy, and on small frames
@@ -417,38 +451,50 @@ def _scan(
             flow_worker.submit(flow.job, decoded.flow_luma)
             if decoded.index % t.color_sample_every == 0:
                 sample_frames.append(decoded.index)
-                colour_worker.submit(_colour_job, decoded, meter, colour_size)
+                colour_worker.submit(colour.job, decoded)
             last = decoded
         if last is None:
             raise AnalysisError(f"{reader.path} has no video frames")
         pair_worker.finish()
         series = pairs.series
+        changes = pairs.changes.finish()
+        series.tile_change, series.hold_start = changes.tile_change, changes.hold_start
+        series.back, series.residual = changes.back, changes.residual
         series.flow = flow_worker.finish()
         if last.index % t.color_sample_every:  # the last frame is always sampled
             sample_frames.append(last.index)
-            colour_worker.submit(_colour_job, last, meter, colour_size)
+            colour_worker.submit(colour.job, last)
             series.sharpness[last.index] = pairs.sharpness(last.luma)
         samples = list(zip(sample_frames, colour_worker.finish(), strict=True))
     finally:
         for worker in (pair_worker, flow_worker, colour_worker):
             worker.close()
         cv2.setNumThreads(old_threads)
-    return _Scan(series, samples, pairs.seam_ssim, pairs.seam_mad, last, engine.name)
+    return _Scan(series, samples, pairs.seam_ssim, pairs.seam_mad, pairs.seam_change, last, engine.name)
 
 
-def _seam(
-    series: FrameSeries, seam_ssim: list[float], seam_mad: list[float], t: QualityThresholds
-) -> SeamAnalysis:
+def _seam(series: FrameSeries, scan: _Scan, t: QualityThresholds) -> SeamAnalysis:
     """Where and how much the new segment departs from the previous last frame.
 
     Image-to-video backends often return the start image itself as frame 0; then
     frame 0 matches the previous last frame and the real seam is frames 0 -> 1.
+    The step across the seam is judged against the shot's own large steps, not
+    its median: on twos half the steps are zero.
     """
+    seam_mad = scan.seam_mad
     seam_frame, difference = 0, seam_mad[0]
-    if difference <= t.freeze_max_mad and len(series.mad) > 1:
+    change, tile = scan.seam_change[0]
+    changes = [c for c, _ in scan.seam_change]
+    # Lossy coding keeps a repeated start image from being identical: also accept a
+    # frame 0 that is far closer to the previous frame than frame 1 is.
+    repeated = len(changes) > 1 and changes[0] <= 2.0 and changes[0] <= 0.25 * changes[1]
+    if (difference <= t.freeze_max_mad or repeated) and len(series.mad) > 1:
         seam_frame, difference = 1, series.mad[1]
-    typical = finite_median(series.mad[1:])
-    if math.isnan(typical):  # a one-frame segment
-        typical = 0.0
-    ratio = difference / max(typical, t.freeze_max_mad, 1e-6)
-    return SeamAnalysis(seam_ssim, seam_mad, seam_frame, difference, ratio)
+        change, tile = series.back[1][0], series.tile_change[1]
+    # Against the shot's own large steps, both for the picture as a whole (thumbnail)
+    # and locally (the most-changed tile): an object that jumps moves few tiles.
+    ratio = max(change / shot_step(series), tile / shot_step(series, local=True))
+    return SeamAnalysis(
+        scan.seam_ssim, seam_mad, seam_frame, difference, ratio,
+        change=changes, tile_change=tile,
+    )

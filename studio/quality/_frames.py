@@ -71,6 +71,17 @@ def rgb_to_luma(rgb: RGB, matrix: str = "bt601") -> Luma:
     return np.clip(np.rint(y), 0, 255).astype(np.uint8).reshape(rgb.shape[:2])
 
 
+def rgb_to_chroma(rgb: RGB, matrix: str = "bt601") -> tuple[Luma, Luma]:
+    """Limited-range Cb and Cr planes (128 is neutral) of an RGB image, as video decodes them."""
+    kr, kb = _MATRICES[matrix]
+    f = rgb.astype(np.float32)
+    y = f @ np.array([kr, 1.0 - kr - kb, kb], np.float32)
+    scale = 224.0 / 255.0
+    cb = 128.0 + (f[..., 2] - y) / (2.0 * (1.0 - kb)) * scale
+    cr = 128.0 + (f[..., 0] - y) / (2.0 * (1.0 - kr)) * scale
+    return (np.clip(np.rint(cb), 0, 255).astype(np.uint8), np.clip(np.rint(cr), 0, 255).astype(np.uint8))
+
+
 def load_rgb(path: Path | str) -> RGB:
     """Read an image file as 8-bit RGB.
 
@@ -105,6 +116,13 @@ class DecodedFrame:
         if len(planes) < 3:
             return 128.0, 128.0
         return float(cv2.mean(_plane_view(planes[1]))[0]), float(cv2.mean(_plane_view(planes[2]))[0])
+
+    def chroma_planes(self) -> tuple[Luma, Luma] | tuple[None, None]:
+        """The Cb and Cr planes as they are (no copy), or ``(None, None)`` for gray video."""
+        planes = self.frame.planes
+        if len(planes) < 3:
+            return None, None
+        return _plane_view(planes[1]), _plane_view(planes[2])
 
     def rgb_small(self, size: tuple[int, int]) -> RGB:
         """An RGB copy at ``size`` for colour statistics (see :func:`small_rgb`)."""

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LabMeter", "LabStats", "lab_stats", "lab_to_rgb", "rgb_to_lab"]
+__all__ = ["LabMeter", "LabStats", "lab_stats", "lab_to_rgb", "rgb_to_lab", "stats_of"]
 
 RGB = npt.NDArray[np.uint8]
 Float32 = npt.NDArray[np.float32]
@@ -122,9 +122,18 @@ class LabMeter:
         self._work = _Buffers.allocate(self._shape[:2])
 
     def stats(self, rgb: RGB) -> LabStats:
+        return _stats_of(self.lab(rgb))
+
+    def lab(self, rgb: RGB) -> Float32:
+        """L*a*b* of ``rgb``, in this meter's buffer (valid until its next call)."""
         if rgb.shape != self._shape:
-            return lab_stats(rgb)
-        return _stats_of(rgb_to_lab(rgb, self._work))
+            return rgb_to_lab(rgb)
+        return rgb_to_lab(rgb, self._work)
+
+
+def stats_of(lab: Float32) -> LabStats:
+    """L*a*b* mean and standard deviation of an L*a*b* image."""
+    return _stats_of(lab)
 
 
 def _stats_of(lab: Float32) -> LabStats:

@@ -28,7 +28,11 @@ _COLOURS = {
 
 
 def plot_analysis(analysis: VideoAnalysis, out_path: Path | str) -> Path:
-    """Save SSIM, frame difference, flow and mean luma against frame number.
+    """Save the per-frame metrics against frame number, and the events on a timeline.
+
+    The top row is the timeline: one bar per event, labelled with its kind and
+    confidence; the rows below (SSIM, frame difference, the largest tile change,
+    flow, mean luma) have the events shaded.
 
     Raises:
         AnalysisError: The plot cannot be written to ``out_path``.
@@ -41,13 +45,35 @@ def plot_analysis(analysis: VideoAnalysis, out_path: Path | str) -> Path:
     rows = [
         ("SSIM", frames.ssim),
         ("difference", frames.mad),
+        ("largest tile\nchange", frames.tile_change),
         ("flow (px/frame)", frames.flow),
         ("mean luma", frames.mean_luma),
     ]
-    figure = Figure(figsize=(10, 8))
+    rows = [(label, values) for label, values in rows if len(values) == analysis.frame_count]
+    figure = Figure(figsize=(10, 9))
     FigureCanvasAgg(figure)
-    axes = figure.subplots(len(rows), 1, sharex=True)
-    for axis, (label, values) in zip(axes, rows, strict=True):
+    axes = figure.subplots(
+        len(rows) + 1, 1, sharex=True, gridspec_kw={"height_ratios": [1.2] + [1] * len(rows)}
+    )
+    timeline, metrics = axes[0], axes[1:]
+    kinds = sorted({event.kind for event in analysis.events})
+    for event in analysis.events:
+        lane = kinds.index(event.kind)
+        colour = _COLOURS.get(event.kind, "red")
+        timeline.barh(
+            lane, event.end_frame - event.frame + 1, left=event.frame - 0.5, height=0.6,
+            color=colour, alpha=0.3 + 0.7 * event.confidence,
+        )
+        timeline.annotate(
+            f"{event.kind} {event.confidence:.2f}", (event.frame, lane), xytext=(2, 6),
+            textcoords="offset points", fontsize=7,
+        )
+    timeline.set_yticks(range(len(kinds)), kinds, fontsize=7)
+    timeline.set_ylim(-0.7, max(len(kinds), 1) - 0.3)
+    timeline.set_ylabel("events")
+    if not kinds:
+        timeline.text(0.5, 0.5, "no events", transform=timeline.transAxes, ha="center", va="center")
+    for axis, (label, values) in zip(metrics, rows, strict=True):
         axis.plot(x, values, linewidth=0.8)
         axis.set_ylabel(label)
         for event in analysis.events:
@@ -55,7 +81,7 @@ def plot_analysis(analysis: VideoAnalysis, out_path: Path | str) -> Path:
                 event.frame - 0.5, event.end_frame + 0.5,
                 color=_COLOURS.get(event.kind, "red"), alpha=0.25,
             )
-    axes[0].set_title(
+    timeline.set_title(
         f"{Path(analysis.path).name}: overall {analysis.scores.overall:.2f}, "
         f"{len(analysis.events)} event(s)"
     )

@@ -11,9 +11,11 @@ score under ``min_overall``, does not pass. The scores are defined as:
   from scoring its noise);
 - ``seam_continuity = clip(1 - (r - 1) / (2 (R - 1)))``, ``r`` the jump ratio and
   ``R`` its threshold: 1 for a seam like any frame step, 0.5 at the threshold;
-- ``color_stability = clip(1 - w / 2)``, ``w`` the worst of Delta E over its
+- ``color_stability = 1 / (1 + w^2)``, ``w`` the worst of Delta E over its
   threshold and log(std ratio) over log(its threshold), against the anchor frame
-  (or frame 0 without one): 0.5 at the threshold;
+  (or frame 0 without one), each times ``min(1, (1 - c) / (1 - C))`` with ``c`` the
+  palette coverage and ``C`` its threshold: 1 for the anchor's colours, 0.5 at the
+  thresholds, and above 0 however far a segment drifts;
 - ``overall``: weights 0.35, 0.2, 0.25, 0.2 of the four, re-normalised when there
   is no seam.
 """
@@ -86,13 +88,17 @@ def compute_scores(
         seam_score = _clip01(1.0 - (seam.jump_ratio - 1.0) / (2.0 * (limit - 1.0)))
 
     worst = 0.0
+    outside = max(1e-6, 1.0 - thresholds.color_min_palette_coverage)
     for sample in color_samples:
+        # Statistics count as far as the colours also left the palette (a close-up of
+        # the same scene changes the statistics, not the colours).
+        left = min(1.0, (1.0 - sample.palette_coverage) / outside)
         worst = max(
             worst,
-            sample.delta_e / thresholds.color_max_delta_e,
-            math.log(sample.std_ratio) / math.log(thresholds.color_max_std_ratio),
+            left * sample.delta_e / thresholds.color_max_delta_e,
+            left * math.log(sample.std_ratio) / math.log(thresholds.color_max_std_ratio),
         )
-    color = _clip01(1.0 - worst / 2.0)
+    color = 1.0 / (1.0 + worst * worst)
 
     parts = {"consistency": consistency, "smoothness": smoothness, "color": color}
     if seam_score is not None:

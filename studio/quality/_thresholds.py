@@ -27,32 +27,32 @@ __all__ = ["QualityThresholds"]
 class QualityThresholds:
     """When a segment is flagged, and what a failing segment turns into.
 
-    Outliers inside a segment are judged twice: against the segment itself (a
-    robust z-score, ``(value - median) / (1.4826 * MAD)``, once a segment has at
-    least ``min_pairs_for_z`` frame pairs) and against an absolute floor, so that
-    neither a perfectly regular clip (MAD near zero) nor a noisy one raises false
-    alarms.
+    A change inside a segment is judged twice: against an absolute floor, and
+    against the shot's own motion around it (``change_spike_ratio``), so that
+    neither a still shot nor a busy one raises false alarms. See
+    ``studio/quality/_events.py`` for what each detector measures.
 
     Raises:
         ValueError: A value has the wrong type or is out of bounds (on construction).
     """
 
-    outlier_z: Annotated[float, Gt(0)] = 8.0
-    """Robust z-score beyond which a frame pair is an outlier."""
-    min_pairs_for_z: Annotated[int, Ge(2)] = 8
-    """Below this many pairs only the absolute floors apply."""
-    cut_min_mad: Annotated[float, Gt(0)] = 8.0
-    """A cut changes luma by at least this much more than the median pair."""
-    cut_min_ssim_drop: Annotated[float, Gt(0)] = 0.08
-    """A cut's SSIM is at least this far below the median pair's."""
+    cut_min_change: Annotated[float, Gt(0)] = 6.0
+    """A cut changes the picture's colour layout (tile means of Y', Cb and Cr, once
+    a colour gain and offset are taken out) by at least this."""
+    change_spike_ratio: Annotated[float, Gt(1)] = 3.0
+    """A cut or colour shift is at least this many times any step of the shot
+    within 4 frames of it (the shot's own motion)."""
     color_shift_min_delta: Annotated[float, Gt(0)] = 4.0
-    """A sudden colour shift moves the mean Y'CbCr by at least this much."""
-    flicker_min_luma_step: Annotated[float, Gt(0)] = 3.0
-    """Brightness flicker: mean luma jumps up and back by at least this."""
-    flicker_min_mad: Annotated[float, Gt(0)] = 6.0
-    """Content flicker: a frame differs from both neighbours by this."""
+    """A sudden colour shift moves the tile means of Y', Cb and Cr by at least this."""
+    flicker_min_change: Annotated[float, Gt(0)] = 6.0
+    """Flicker: the picture jumps at least this far (tile means of Y', Cb and Cr)
+    and comes back within 4 frames."""
     freeze_max_mad: Annotated[float, Ge(0)] = 0.5
-    """Consecutive frames closer than this are the same picture."""
+    """Frames closer than this (whole-frame mean difference) are the same picture:
+    a segment whose frame 0 repeats the previous last frame has its seam at frame 1."""
+    freeze_max_tile_change: Annotated[float, Ge(0)] = 2.0
+    """A frame is still held while no tile of it differs from the hold's first frame
+    by more than this (mean absolute luma difference of the tile)."""
     freeze_min_frames: Annotated[int, Ge(2)] = 12
     """A held picture is a freeze from this many frames (0.5 s at 24 fps)."""
     constant_max_std: Annotated[float, Ge(0)] = 3.0
@@ -60,13 +60,16 @@ class QualityThresholds:
     black_max_luma: Annotated[float, Ge(0)] = 24.0
     """A constant frame this dark or darker is a black frame."""
     seam_max_jump_ratio: Annotated[float, Gt(1)] = 3.0
-    """Seam difference over the segment's median frame difference."""
+    """The step across the seam over the shot's own large steps (90th percentile)."""
     seam_min_mad: Annotated[float, Ge(0)] = 4.0
-    """A seam jump also needs at least this much luma difference."""
+    """A seam jump also changes some tile's mean absolute luma by at least this."""
     color_max_delta_e: Annotated[float, Gt(0)] = 8.0
     """Largest L*a*b* mean distance to the anchor frame."""
     color_max_std_ratio: Annotated[float, Gt(1)] = 1.35
     """Largest ratio (either way) of L*a*b* std to the anchor's."""
+    color_min_palette_coverage: Annotated[float, Ge(0), Le(1)] = 0.75
+    """Colour drift also needs fewer than this share of a sample's pixels in the
+    anchor's palette: the same colours framed differently (a close-up) are no drift."""
     sharpness_min_ratio: Annotated[float, Gt(0), Le(1)] = 0.5
     """Sharpness below this fraction of segment 0's is decay."""
     min_overall: Annotated[float, Ge(0), Le(1)] = 0.5
@@ -75,6 +78,21 @@ class QualityThresholds:
     """Sampler steps added per retry from the second retry on."""
     color_sample_every: Annotated[int, Ge(1)] = 6
     """Measure L*a*b* statistics and sharpness on every Nth frame."""
+
+    # Thresholds of the whole-frame detectors these replaced: no longer read by any
+    # detector, kept so that screenplays which set them still load.
+    outlier_z: Annotated[float, Gt(0)] = 8.0
+    """Unused (was: the robust z-score of an outlier pair)."""
+    min_pairs_for_z: Annotated[int, Ge(2)] = 8
+    """Unused (was: pairs needed before the z-score applied)."""
+    cut_min_mad: Annotated[float, Gt(0)] = 8.0
+    """Unused (was: a cut's whole-frame difference); see ``cut_min_change``."""
+    cut_min_ssim_drop: Annotated[float, Gt(0)] = 0.08
+    """Unused (was: a cut's SSIM drop); see ``cut_min_change``."""
+    flicker_min_luma_step: Annotated[float, Gt(0)] = 3.0
+    """Unused (was: brightness flicker's step); see ``flicker_min_change``."""
+    flicker_min_mad: Annotated[float, Gt(0)] = 6.0
+    """Unused (was: content flicker's difference); see ``flicker_min_change``."""
 
     def __post_init__(self) -> None:
         for name, (kind, bounds) in _fields().items():

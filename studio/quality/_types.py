@@ -54,6 +54,9 @@ class QualityEvent:
             one-frame events.
         value: The measurement that triggered it (see ``message``).
         message: One sentence for people.
+        confidence: How sure the detector is, 0.5 at its threshold and towards 1
+            the further past it the measurement is.
+        reason: The measured value against its threshold, in a few words.
     """
 
     kind: EventKind
@@ -61,6 +64,8 @@ class QualityEvent:
     end_frame: int
     value: float
     message: str
+    confidence: float = 1.0
+    reason: str = ""
 
 
 @dataclass
@@ -69,6 +74,13 @@ class FrameSeries:
 
     Pair metrics at index ``k`` compare frame ``k - 1`` with frame ``k`` (index 0
     is NaN). ``skip_mad[k]`` compares frame ``k - 2`` with frame ``k``.
+
+    The local series (see ``studio/quality/_changes.py``): ``tile_change`` is the
+    largest tile mean absolute luma difference with the previous frame;
+    ``hold_start`` the first frame of the hold frame ``k`` belongs to (``k`` when
+    it changed); ``back[k][j - 1]`` the thumbnail distance (Y' + Cb + Cr) from frame
+    ``k - j``, for j = 1..5; ``residual`` the thumbnail step left once a colour gain
+    and offset are taken out.
     """
 
     mean_luma: list[float] = field(default_factory=list)
@@ -80,6 +92,10 @@ class FrameSeries:
     skip_mad: list[float] = field(default_factory=list)
     flow: list[float] = field(default_factory=list)
     sharpness: list[float] = field(default_factory=list)
+    tile_change: list[float] = field(default_factory=list)
+    hold_start: list[int] = field(default_factory=list)
+    back: list[list[float]] = field(default_factory=list)
+    residual: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,8 @@ class ColorSample:
     lab_std: tuple[float, float, float]
     delta_e: float
     std_ratio: float
+    palette_coverage: float = 1.0
+    """Share of the frame's pixels whose colour is in the reference's palette."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +120,11 @@ class SeamAnalysis:
         mad: Mean absolute luma difference with the same frames.
         seam_frame: The frame the seam difference was taken at: 0, or 1 when frame 0
             repeats the start image (as image-to-video backends do).
-        difference: Mean absolute difference across the seam at ``seam_frame``.
-        jump_ratio: ``difference`` over the segment's median frame difference.
+        difference: Mean absolute luma difference across the seam at ``seam_frame``.
+        jump_ratio: The thumbnail step across the seam (tile means of Y', Cb, Cr) over
+            the shot's own large steps (90th percentile of its thumbnail steps).
+        change: The thumbnail distance of the previous last frame to frames 0, 1, 2.
+        tile_change: The largest tile mean absolute luma difference across the seam.
     """
 
     ssim: list[float]
@@ -111,6 +132,8 @@ class SeamAnalysis:
     seam_frame: int
     difference: float
     jump_ratio: float
+    change: list[float] = field(default_factory=list)
+    tile_change: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ def test_text_summary_lists_the_events(events_clips: dict[str, Path]) -> None:
     assert "48 frames" in result.output
     assert "cut" in result.output and "frame 24" in result.output
     assert "verdict: retry" in result.output
+    # Each event says how sure it is and why: the measured value against its threshold.
+    assert "confidence" in result.output and ">= 6" in result.output
 
 
 def test_json_plot_and_seam(
@@ -36,7 +38,9 @@ def test_json_plot_and_seam(
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document["analysis"]["seam"]["seam_frame"] == 0
-    assert [e["kind"] for e in document["analysis"]["events"]] == ["color_drift"]
+    events = document["analysis"]["events"]
+    assert [e["kind"] for e in events] == ["color_drift"]
+    assert 0.5 <= events[0]["confidence"] <= 1.0 and "Delta E" in events[0]["reason"]
     assert document["decision"]["action"] == "color_correct"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
