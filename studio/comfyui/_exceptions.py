@@ -222,8 +222,10 @@ class WorkflowImportError(ComfyError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, unknown_types: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, *, unknown_types: Sequence[str] = (),
+                 problems: Sequence[PreflightProblem] = ()) -> None:
         self.unknown_types = tuple(unknown_types)
+        self.problems = tuple(problems)
         super().__init__(message)
 
 
