@@ -68,7 +68,11 @@ def test_run_reports_progress_and_outputs(comfy: FakeServer, tmp_path: Path) -> 
     assert result.prompt_id == "our-own-id-1"
     assert comfy.fake.posted == ["our-own-id-1"]
     assert comfy.fake.socket_open_at_post == [True]  # WebSocket connected before the POST
-    assert [(p.value, p.max) for p in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [(p.value, p.max) for p in seen if p.max] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(set(fractions)) > 8  # every node and step moves it, not just start and end
+    assert seen[-1].phase == "done"
     assert {f.node_id for f in result.files} == {"3", "5"}
     assert result.files_of("3")[0].animated
     assert sorted(p.name for p in paths) == ["last_00001_.png", "vid_00001_.mp4"]
