@@ -337,6 +337,16 @@ class AsyncComfyClient:
         result: dict[str, Any] = await self._get_json("/system_stats")
         return result
 
+    async def ping(self, timeout: float | None = None) -> bool:
+        """One ``GET /system_stats`` without retries: does the server answer now?"""
+        self._check_usable()
+        try:
+            response = await self._http.get("/system_stats", timeout=timeout or
+                                            self.timeouts.connect)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def object_info(self, node_class: str | None = None) -> dict[str, Any]:
         """``GET /object_info`` (all node schemas) or one class (``{}`` if unknown)."""
         path = "/object_info" if node_class is None else f"/object_info/{node_class}"

@@ -67,6 +67,7 @@ class ProgressTracker:
         self._heavy = set(map(str, heavy_nodes)) | {
             k for k, c in self._classes.items() if c in SAMPLER_CLASSES}
         self._done: dict[str, float] = {}
+        self._finished: set[str] = set()
         self._last = 0.0
         self._last_message = ""
 
@@ -118,16 +119,23 @@ class ProgressTracker:
     def node_states(self, nodes: Mapping[str, Mapping[str, Any]]) -> RunProgress:
         """A ``progress_state`` map: every node seen so far, ``running`` or ``finished``."""
         running: str | None = None
+        finished: str | None = None
         for node, state in nodes.items():
             if state.get("state") == "finished":
+                if node not in self._finished:
+                    finished = node
+                    self._finished.add(node)
                 self._done[node] = 1.0
                 continue
             running = node
             most = float(state.get("max") or 0.0)
             part = float(state.get("value") or 0.0) / most if most > 0 else 0.0
             self._done[node] = max(self._done.get(node, 0.0), part)
-        return self._report(f"{self._label(running)} running" if running is not None
-                            else self._last_message or "running")
+        if running is not None:
+            return self._report(f"{self._label(running)} running")
+        if finished is not None:
+            return self._report(f"{self._label(finished)} finished")
+        return self._report(self._last_message or "running")
 
     def step(self, node: str | None, value: int, most: int) -> RunProgress:
         """A sampler ``progress`` message: step ``value`` of ``most``."""

@@ -201,8 +201,10 @@ def test_no_server_left_is_a_clear_error(make_server: Callable[..., FakeServer],
                                          tmp_path: Path) -> None:
     doomed = make_server(behaviour=Behaviour(crash_at_step=1))
     home = tmp_path / "home"
-    with pytest.raises(ComfyConnectionError, match="no healthy ComfyUI server left"):
-        generate(backend([doomed], home), request(home, start=start_png(home)))
+    with pytest.raises(ComfyConnectionError, match="no healthy ComfyUI server left for this "
+                       "job after waiting"):
+        generate(backend([doomed], home, grace=1.0, probe_delays=(0.05, 0.2)),
+                 request(home, start=start_png(home)))
 
 
 def test_concurrency_limit(make_server: Callable[..., FakeServer], tmp_path: Path) -> None:
