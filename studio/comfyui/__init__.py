@@ -8,8 +8,8 @@ from studio.comfyui._backend import TEMPLATE_ENV, ComfyBackend, create_comfy_bac
 from studio.comfyui._client import (
     AsyncComfyClient,
     ClientState,
-    QueueState,
     Preview,
+    QueueState,
     RunProgress,
     RunResult,
     UploadedImage,

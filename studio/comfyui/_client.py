@@ -17,9 +17,9 @@ Protocol rules (comfyui-api.md §15) this client follows:
 from __future__ import annotations
 
 import asyncio
-import json
 import contextlib
 import enum
+import json
 import logging
 import time
 import uuid
@@ -48,7 +48,6 @@ from studio.comfyui._messages import (
     ExecutionCached,
     ExecutionError,
     ExecutionInterrupted,
-    ExecutionStart,
     ExecutionSuccess,
     HistoryEntry,
     OutputFile,
