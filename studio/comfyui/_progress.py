@@ -27,6 +27,8 @@ SAMPLER_CLASSES = frozenset({
     "FramePackSampler", "FramePackSingleFrameSampler", "WanVideoSampler",
 })
 SAMPLER_WEIGHT = 40.0
+STARTED_SHARE = 0.05
+"""The part of a node counted as soon as it starts (so a node starting moves the bar)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class ProgressTracker:
         return self._report(f"{len(nodes)} node(s) cached") if nodes else None
 
     def executing(self, node: str) -> RunProgress:
-        self._done.setdefault(node, 0.0)
+        self._done[node] = max(self._done.get(node, 0.0), STARTED_SHARE)
         return self._report(f"{self._label(node)} running")
 
     def node_states(self, nodes: Mapping[str, Mapping[str, Any]]) -> RunProgress:
@@ -130,7 +132,7 @@ class ProgressTracker:
             running = node
             most = float(state.get("max") or 0.0)
             part = float(state.get("value") or 0.0) / most if most > 0 else 0.0
-            self._done[node] = max(self._done.get(node, 0.0), part)
+            self._done[node] = max(self._done.get(node, 0.0), STARTED_SHARE, part)
         if running is not None:
             return self._report(f"{self._label(running)} running")
         if finished is not None:

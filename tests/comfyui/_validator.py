@@ -13,23 +13,30 @@ install), not as graph errors.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-REAL = Path("/work/shared/reference/comfyui-real")
-LOCAL = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "data" / "real"
+"""Copied from /work/shared/reference/comfyui-real (ComfyUI 0.3.64 on CPU, with the
+custom packs of custom_packs.json): the real server's answers, recorded."""
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 
 
 @cache
-def real_object_info(with_packs: bool = True) -> dict[str, Any]:
-    """The recorded ``GET /object_info`` of the real 0.3.64 server (with its packs)."""
-    name = "object_info_with_packs_0.3.64.json" if with_packs else "object_info_core_0.3.64.json"
-    path = REAL / name if (REAL / name).is_file() else LOCAL / name
-    data: dict[str, Any] = json.loads(path.read_text())
+def real_object_info() -> dict[str, Any]:
+    """The recorded ``GET /object_info`` of the real 0.3.64 server, with its packs."""
+    with gzip.open(DATA / "object_info_with_packs_0.3.64.json.gz", "rt") as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
+def trace(name: str) -> dict[str, Any]:
+    """One recorded WebSocket/HTTP trace (``traces/<name>.json``)."""
+    data: dict[str, Any] = json.loads((DATA / "traces" / f"{name}.json").read_text())
     return data
 
 

@@ -63,6 +63,9 @@ class Behaviour:
     silent_after_drop: bool = False    # with drop_ws_at_step: events stop after the drop
     response_delay: float = 0.0        # added to every HTTP response
     previews: bool = False             # samplers send a binary latent preview per step
+    step_class: str | None = "CreateVideo"  # in a graph with no sampler, this class
+    # reports steps like one, so model-free test graphs have steps to time things by;
+    # None is the real server exactly (only samplers report steps): the trace tests
 
 
 @dataclass(order=True)
@@ -498,8 +501,8 @@ class FakeComfyUI:
         outputs: dict[str, Any] = {}
         new_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
         samplers = [n for n in order if prompt[n]["class_type"] in SAMPLER_CLASSES]
-        progress_nodes = samplers or [n for n in order
-                                      if prompt[n]["class_type"] == "CreateVideo"][:1]
+        progress_nodes = samplers or [n for n in order if self.behaviour.step_class
+                                      and prompt[n]["class_type"] == self.behaviour.step_class]
         live = [n for n in progress_nodes if n not in cached]
         total_steps = max(1, self.behaviour.steps) * max(1, len(live))
         step_no = 0
