@@ -87,12 +87,14 @@ class FakeComfyUI:
         models: Mapping[str, Sequence[str]] | None = None,
         packs: Sequence[str] = ("core", "framepack"),
         behaviour: Behaviour | None = None,
+        manager: bool = False,
     ) -> None:
         self.root = root
         for sub in ("input", "output", "temp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         self.models = {k: list(v) for k, v in (ALL_MODELS if models is None else models).items()}
         self.packs = tuple(packs)
+        self.manager = FakeManager(self) if manager else None
         self.behaviour = behaviour or Behaviour()
         self.evaluator = Evaluator(root)
         self.posted: list[str] = []       # every prompt_id POSTed and accepted
@@ -152,6 +154,10 @@ class FakeComfyUI:
         for method, path, handler in routes:
             for prefix in ("", "/api"):
                 app.router.add_route(method, prefix + path, handler)
+        if self.manager is not None:
+            self.manager.activate()  # packs installed before this (re)start load now
+            for method, path, handler in self.manager.routes():
+                app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port,
@@ -602,6 +608,109 @@ class FakeComfyUI:
             "status": {"status_str": status, "completed": ok, "messages": messages},
             "meta": {n: {"node_id": n, "display_node": n, "parent_node": None,
                          "real_node_id": n} for n in outputs} if ok else {}}
+
+
+MANAGER_PACKS = {
+    # registry id (as ComfyUI-Manager's getmappings keys it) -> (fake pack, node classes)
+    "comfyui-framepackwrapper": ("framepack", [
+        "DownloadAndLoadFramePackModel", "FramePackFindNearestBucket", "FramePackLoraSelect",
+        "FramePackSampler", "FramePackSingleFrameSampler", "FramePackTorchCompileSettings",
+        "LoadFramePackModel"]),
+}
+MANAGER_MODEL_TYPES = {"checkpoints": "checkpoint", "loras": "lora", "vae": "VAE",
+                       "diffusion_models": "diffusion_model", "text_encoders": "clip",
+                       "clip_vision": "clip_vision"}
+
+
+class FakeManager:
+    """ComfyUI-Manager's routes (manager_server.py): node-pack mappings, the model list,
+    the install queue. Packs load at the server's next start, as on a real server;
+    models are there at once."""
+
+    def __init__(self, fake: FakeComfyUI) -> None:
+        self.fake = fake
+        self.queue: list[tuple[str, dict[str, Any]]] = []
+        self.done: list[tuple[str, dict[str, Any]]] = []
+        self.installed_packs: list[str] = []
+        self.processing = False
+
+    def activate(self) -> None:
+        self.fake.packs = tuple(dict.fromkeys([*self.fake.packs, *self.installed_packs]))
+        self.fake._info = None
+
+    def routes(self) -> list[tuple[str, str, Any]]:
+        return [("GET", "/manager/version", self.version),
+                ("GET", "/customnode/getmappings", self.mappings),
+                ("GET", "/externalmodel/getlist", self.model_list),
+                ("POST", "/manager/queue/install", self.install),
+                ("POST", "/manager/queue/install_model", self.install_model),
+                ("GET", "/manager/queue/start", self.start),
+                ("GET", "/manager/queue/status", self.status)]
+
+    async def version(self, request: web.Request) -> web.Response:
+        return web.Response(text="V3.37")
+
+    async def mappings(self, request: web.Request) -> web.Response:
+        if "mode" not in request.query:
+            return web.Response(status=500)  # the real handler reads query["mode"]
+        return web.json_response({key: [nodes, {"title_aux": key}]
+                                  for key, (_, nodes) in MANAGER_PACKS.items()})
+
+    async def model_list(self, request: web.Request) -> web.Response:
+        if "mode" not in request.query:
+            return web.Response(status=500)
+        models = []
+        for folder, files in ALL_MODELS.items():
+            for file in files:
+                models.append({
+                    "name": file, "type": MANAGER_MODEL_TYPES.get(folder, folder),
+                    "base": "", "save_path": "default", "description": "",
+                    "reference": "", "filename": file,
+                    "url": f"https://huggingface.co/fake/{file}",
+                    "installed": str(file in self.fake.models.get(folder, ()))})
+        return web.json_response({"models": models})
+
+    async def install(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if not {"version", "channel", "mode"} <= set(body):
+            return web.Response(status=500)  # KeyError in the real handler
+        if body["version"] != "unknown" and body.get("id") not in MANAGER_PACKS:
+            return web.Response(status=404, text="unknown node pack")
+        self.queue.append(("install", body))
+        return web.Response(status=200)
+
+    async def install_model(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if not str(body.get("filename", "")).endswith(".safetensors"):
+            return web.Response(status=403, text="A security error has occurred.")
+        self.queue.append(("install-model", body))
+        return web.Response(status=200)
+
+    async def start(self, request: web.Request) -> web.Response:
+        if self.processing:
+            return web.Response(status=201)
+        self.processing = True
+        self.done = []
+        asyncio.get_running_loop().create_task(self._work())
+        return web.Response(status=200)
+
+    async def _work(self) -> None:
+        while self.queue:
+            kind, body = self.queue.pop(0)
+            await asyncio.sleep(0.01)
+            if kind == "install":
+                self.installed_packs.append(MANAGER_PACKS[body["id"]][0])
+            else:
+                folder = next(f for f, files in ALL_MODELS.items() if body["filename"] in files)
+                self.fake.models.setdefault(folder, []).append(body["filename"])
+                self.fake._info = None
+            self.done.append((kind, body))
+        self.processing = False
+
+    async def status(self, request: web.Request) -> web.Response:
+        done = len(self.done)
+        return web.json_response({"total_count": done + len(self.queue), "done_count": done,
+                                  "in_progress_count": 0, "is_processing": self.processing})
 
 
 class FakeServer:
