@@ -135,3 +135,64 @@ def test_a_server_killed_and_restarted_mid_job_loses_nothing_and_runs_nothing_tw
     assert_one_run_per_segment(render, servers, home)
     completed = [pid for server in servers for pid in server.fake.completed]
     assert killed is not None and completed.count(killed) == 1  # it ran again, once
+
+
+def test_an_episode_survives_a_paused_server_with_one_row_file_and_run_per_segment(
+        make_server: Callable[..., FakeServer], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import func, select
+
+    from studio._config import load_settings
+    from studio._pipeline import render_episode
+    from studio._storage._models import SegmentModel
+    from studio._studio import DEMO_SCREENPLAY, Studio
+    from studio.backends._base import _REGISTRY
+    from tests.comfyui._nodes import ALL_MODELS
+
+    models = {**ALL_MODELS, "loras": [*ALL_MODELS["loras"], "luna_v1.safetensors"]}
+    flaky = make_server(models=models, behaviour=Behaviour(run_seconds=0.6, steps=6))
+    settings = load_settings(home=tmp_path / "home", environ={"COMFYUI_URLS": flaky.url})
+    pools: list[ComfyPool] = []
+
+    def flaky_backend(settings: Any) -> ComfyBackend:  # the comfyui backend, short timeouts
+        pool = ComfyPool(settings.comfyui_urls, timeouts=FLAKY_TIMEOUTS, retry=RETRY,
+                         health_interval=None, grace=30.0, probe_delays=(0.02, 0.1))
+        pools.append(pool)
+        return ComfyBackend([], home=settings.home, pool=pool)
+
+    monkeypatch.setitem(_REGISTRY, "comfyui-flaky", flaky_backend)
+    sampling = threading.Event()
+
+    def watch(event: Any) -> None:
+        if "step 2/" in event.message:
+            sampling.set()
+
+    def pause_once() -> None:  # mid-sampling, until the client has noticed the silence
+        if not sampling.wait(timeout=60):
+            return
+        flaky.pause()
+        try:
+            wait_until(lambda: not pools[0].servers[0].healthy, "the client to notice")
+        finally:
+            flaky.resume()
+
+    helper = threading.Thread(target=pause_once, daemon=True)
+    helper.start()
+    with Studio.open(settings=settings) as studio:
+        show = tmp_path / "show.yaml"
+        show.write_text(DEMO_SCREENPLAY.read_text().replace(
+            "  max_attempts: 3\n", "  max_attempts: 3\n  quality: {freeze_min_frames: 100000}\n"))
+        studio.import_file(show)
+        summary = render_episode(studio, episode=1, backend="comfyui-flaky", progress=watch)
+        helper.join(timeout=30)
+        assert sampling.is_set() and not helper.is_alive()
+        assert [s["status"] for s in summary.scenes] == ["completed"] * 3
+        with studio.database.session() as session:
+            rows = session.scalar(select(func.count()).select_from(SegmentModel))
+        videos = list((studio.home / "renders").rglob("segment_*.mp4"))
+    assert rows == 6 and len(videos) == 6
+    # Every job (6 segments and the generated start keyframes) ran exactly once, and the
+    # paused ones were picked up where they were, never posted again.
+    completed, posted = flaky.fake.completed, flaky.fake.posted
+    assert len(posted) == len(set(posted)) >= 6
+    assert sorted(completed) == sorted(posted)
