@@ -215,6 +215,7 @@ class AsyncComfyClient:
         self._on_status = on_status
         self._ws_connect = ws_connect or _ws_connector(timeouts.keepalive)
         self._last_active: str | None = None  # the job type-1 previews belong to
+        self._jobs_api: bool | None = None  # whether the server has /api/jobs
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -388,9 +389,57 @@ class AsyncComfyClient:
                                      f"{response.status_code}", server=self.base_url)
 
     async def cancel(self, prompt_id: str) -> None:
-        """Remove the job from the queue and interrupt it if it is running."""
-        await self._request("POST", "/queue", json={"delete": [prompt_id]})
-        await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+        """Cancel one job: delete it while it waits, interrupt it while it runs.
+
+        The interrupt names the job and is sent only when the job runs: a server too old
+        to read ``prompt_id`` would otherwise stop whatever runs, someone else's job.
+        """
+        state, _ = await self.job_state(prompt_id)
+        if state == "pending":
+            await self._request("POST", "/queue", json={"delete": [prompt_id]})
+            state, _ = await self.job_state(prompt_id)  # it may have just started
+        if state == "running":
+            await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+
+    async def _has_jobs_api(self) -> bool:
+        """Newer ComfyUI serves ``/api/jobs`` (one job's state in one request)."""
+        if self._jobs_api is None:
+            try:
+                response = await self._request("GET", "/api/jobs", params={"limit": "1"})
+                body = _maybe_json(response) if response.status_code == 200 else None
+                self._jobs_api = isinstance(body, dict) and "jobs" in body
+            except (ComfyError, TypeError):
+                self._jobs_api = False
+        return self._jobs_api
+
+    async def job_state(self, prompt_id: str) -> tuple[str, HistoryEntry | None]:
+        """``(state, entry)``: ``pending``, ``running``, ``done`` (with its history entry)
+        or ``unknown``. Uses ``GET /api/jobs/{id}`` where the server has it, else
+        ``/queue`` and ``/history``."""
+        if await self._has_jobs_api():
+            response = await self._request("GET", f"/api/jobs/{prompt_id}")
+            if response.status_code == 404:
+                return "unknown", None
+            job = self._json(response, f"GET /api/jobs/{prompt_id}")
+            status = str(job.get("status", ""))
+            if status == "pending":
+                return "pending", None
+            if status == "in_progress":
+                return "running", None
+            if status in ("completed", "failed"):
+                return "done", parse_history_entry(prompt_id, {prompt_id: {
+                    "outputs": job.get("outputs") or {},
+                    "status": job.get("execution_status") or {
+                        "status_str": "success" if status == "completed" else "error",
+                        "completed": status == "completed", "messages": []}}})
+            return "unknown", None
+        queue = await self.queue()
+        if prompt_id in queue.running:
+            return "running", None
+        if prompt_id in queue.pending:
+            return "pending", None
+        entry = await self.history(prompt_id)
+        return ("done", entry) if entry is not None else ("unknown", None)
 
     async def upload_image(
         self,
@@ -715,20 +764,28 @@ class AsyncComfyClient:
         Raises the job's error when it failed, :class:`ComfyJobLostError` when the
         server does not know it any more.
         """
-        state = await self.queue()
-        if pid not in state:
-            entry = await self.history(pid)
-            if entry is None:
-                raise ComfyJobLostError(
-                    f"ComfyUI at {self.base_url} no longer knows job {pid} (restarted?)",
-                    server=self.base_url, prompt_id=pid)
+        if started:
+            state, entry = await self.job_state(pid)
+        else:  # the whole queue, for our position in it
+            queue = await self.queue()
+            state = ("running" if pid in queue.running else
+                     "pending" if pid in queue.pending else "")
+            entry = None
+            if state == "pending":
+                report(tracker.queued(len(queue.running) + queue.pending.index(pid)))
+            elif not state:
+                entry = await self.history(pid)
+                state = "done" if entry is not None else "unknown"
+        if state == "unknown":
+            raise ComfyJobLostError(
+                f"ComfyUI at {self.base_url} no longer knows job {pid} (restarted?)",
+                server=self.base_url, prompt_id=pid)
+        if state == "done" and entry is not None:
             error = terminal_error(entry, server=self.base_url)
             if error is not None:
                 raise error
             return RunResult(pid, self.base_url, entry.outputs, from_history=True), True
-        running = pid in state.running
-        if not running and not started:
-            report(tracker.queued(len(state.running) + state.pending.index(pid)))
+        running = state == "running"
         for phase, limit in (("total", self.timeouts.total),
                              ("queue_wait", None if started or running
                               else self.timeouts.queue_wait)):
@@ -777,9 +834,8 @@ class AsyncComfyClient:
         waiter = _Waiter(tracker=ProgressTracker(prompt_id, graph, heavy_nodes))
         self._waiters[prompt_id] = waiter  # before asking, so no event is missed
         try:
-            state = await self.queue()
-            if prompt_id not in state:
-                entry = await self.history(prompt_id)
+            state, entry = await self.job_state(prompt_id)
+            if state in ("done", "unknown"):
                 if entry is None:
                     self._waiters.pop(prompt_id, None)
                     return None

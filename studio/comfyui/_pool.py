@@ -232,7 +232,7 @@ class ComfyPool:
         if not server.healthy or not await server.client.ping(PROBE_TIMEOUT):
             return None
         try:
-            entry = await server.client.history(prompt_id)
+            _, entry = await server.client.job_state(prompt_id)
         except ComfyError:
             return None
         if entry is None or entry.status_str != "success":

@@ -88,6 +88,7 @@ class FakeComfyUI:
         packs: Sequence[str] = ("core", "framepack"),
         behaviour: Behaviour | None = None,
         manager: bool = False,
+        jobs_api: bool = False,
     ) -> None:
         self.root = root
         for sub in ("input", "output", "temp"):
@@ -95,6 +96,8 @@ class FakeComfyUI:
         self.models = {k: list(v) for k, v in (ALL_MODELS if models is None else models).items()}
         self.packs = tuple(packs)
         self.manager = FakeManager(self) if manager else None
+        self.jobs_api = jobs_api  # newer ComfyUI: /api/jobs (comfy_execution/jobs.py)
+        self.requests: list[str] = []  # "METHOD /path" of every request, in order
         self.behaviour = behaviour or Behaviour()
         self.evaluator = Evaluator(root)
         self.posted: list[str] = []       # every prompt_id POSTed and accepted
@@ -154,6 +157,9 @@ class FakeComfyUI:
         for method, path, handler in routes:
             for prefix in ("", "/api"):
                 app.router.add_route(method, prefix + path, handler)
+        if self.jobs_api:
+            app.router.add_route("GET", "/api/jobs", self.get_jobs)
+            app.router.add_route("GET", "/api/jobs/{prompt_id}", self.get_job)
         if self.manager is not None:
             self.manager.activate()  # packs installed before this (re)start load now
             for method, path, handler in self.manager.routes():
@@ -184,8 +190,42 @@ class FakeComfyUI:
             self._runner = None
         self._reset_memory()
 
+    def _job(self, pid: str) -> dict[str, Any] | None:
+        """One job as newer servers' ``get_job`` normalises it (comfy_execution/jobs.py)."""
+        if pid in self.history:
+            entry = self.history[pid]
+            ok = entry["status"]["status_str"] == "success"
+            return {"id": pid, "status": "completed" if ok else "failed",
+                    "priority": entry["prompt"][0], "outputs": entry["outputs"],
+                    "execution_status": entry["status"],
+                    "outputs_count": sum(len(v.get("images", [])) for v in
+                                         entry["outputs"].values())}
+        if self._running is not None and self._running.prompt_id == pid:
+            return {"id": pid, "status": "in_progress", "priority": self._running.number,
+                    "outputs_count": 0}
+        for item in self._pending:
+            if item.prompt_id == pid:
+                return {"id": pid, "status": "pending", "priority": item.number,
+                        "outputs_count": 0}
+        return None
+
+    async def get_jobs(self, request: web.Request) -> web.Response:
+        pids = ([self._running.prompt_id] if self._running else []) + [
+            i.prompt_id for i in self._pending] + list(self.history)
+        jobs = [j for j in map(self._job, pids) if j is not None]
+        limit = int(request.query.get("limit", len(jobs) or 1))
+        return web.json_response({"jobs": jobs[:limit], "pagination": {
+            "offset": 0, "limit": limit, "total": len(jobs)}})
+
+    async def get_job(self, request: web.Request) -> web.Response:
+        job = self._job(request.match_info["prompt_id"])
+        if job is None:
+            return web.json_response({"error": "Job not found"}, status=404)
+        return web.json_response(job)
+
     @web.middleware
     async def _delay(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append(f"{request.method} {request.path}")
         if self.behaviour.response_delay and request.path not in ("/ws", "/api/ws"):
             await asyncio.sleep(self.behaviour.response_delay)
         return await handler(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import struct
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -436,3 +436,30 @@ def test_fake_follows_the_captured_event_order_and_view_rules(comfy: FakeServer)
                               "executing", "executing", "executed", "execution_success",
                               "status", "executing"]
     assert list(codes.values()) == [200, 400, 403, 400, 404]
+
+
+@pytest.mark.parametrize("jobs_api", [False, True], ids=["0.3.64", "with-api-jobs"])
+def test_resume_and_cancel_use_api_jobs_where_the_server_has_it(
+        make_server: Callable[..., FakeServer], jobs_api: bool) -> None:
+    server = make_server(jobs_api=jobs_api)
+    server.behaviour.run_seconds = 1.0
+    server.behaviour.steps = 10
+
+    async def main() -> tuple[Any, Any, str]:
+        async with client(server) as first:
+            running = await first.submit(graph(), prompt_id="running-job")
+            pending = await first.submit(graph(**{"1__color": 5}), prompt_id="pending-job")
+            await first.cancel(pending)  # waiting: deleted, the running job untouched
+            state, _ = await first.job_state(pending)
+            result = await first.wait(running)
+        async with client(server) as second:  # a new process of ours, picking it up
+            again = await second.resume("running-job")
+            gone = await second.resume("never-submitted")
+        return result, (again, gone), state
+
+    result, (again, gone), state = run(main())
+    assert state == "unknown" and "pending-job" not in server.fake.executed
+    assert server.fake.interrupts == []  # nothing was interrupted to cancel a waiting job
+    assert again is not None and again.outputs == result.outputs and gone is None
+    used = [r for r in server.fake.requests if r.startswith("GET /api/jobs/")]
+    assert bool(used) == jobs_api
