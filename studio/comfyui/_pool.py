@@ -322,12 +322,15 @@ class ComfyPool:
                 continue
             except ComfyConnectionError as error:
                 self.mark_down(server)
-                moves += 1
-                holds = _may_hold_job(error)
-                if holds and self.grace is not None:
-                    prefer, deadline = server, time.monotonic() + self.grace
-                else:
+                now = time.monotonic()
+                if _may_hold_job(error) and self.grace is not None and (
+                        prefer is not server or deadline is None):
+                    prefer, deadline = server, now + self.grace  # wait for it, once
+                elif not (_may_hold_job(error) and prefer is server and deadline is not None
+                          and now < deadline):
+                    # Within a server's grace, trying it again is not a move.
                     prefer, deadline = None, None
+                    moves += 1
                 logger.warning("%s failed on %s (%s); %s", label or "job", server.url, error,
                                "giving up" if moves > self.max_failovers else
                                f"waiting up to {self.grace:.0f} s for it to come back"

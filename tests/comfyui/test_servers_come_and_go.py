@@ -29,7 +29,7 @@ from tests.comfyui.test_backend import request, start_png
 
 # A keep-alive far shorter than the pause, so the WebSocket really drops while paused.
 FLAKY_TIMEOUTS = Timeouts(connect=0.5, read=0.5, queue_wait=60.0, ws_idle=1.0, total=60.0,
-                          keepalive=0.2)
+                          keepalive=0.3)
 RETRY = RetryPolicy(attempts=2, backoff=0.02, max_backoff=0.05)
 
 
