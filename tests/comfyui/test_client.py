@@ -463,3 +463,19 @@ def test_resume_and_cancel_use_api_jobs_where_the_server_has_it(
     assert again is not None and again.outputs == result.outputs and gone is None
     used = [r for r in server.fake.requests if r.startswith("GET /api/jobs/")]
     assert bool(used) == jobs_api
+
+
+def test_latent_previews_reach_their_job_with_metadata(comfy: FakeServer) -> None:
+    comfy.behaviour.previews = True
+    comfy.behaviour.steps = 3
+    previews: list[Any] = []
+
+    async def main() -> Any:
+        async with client(comfy) as c:
+            return await c.run(graph(), prompt_id="with-previews", on_preview=previews.append)
+
+    run(main())
+    assert [(p.prompt_id, p.node, p.image_format) for p in previews] == [
+        ("with-previews", "2", "png")] * 3  # CreateVideo stands in for the sampler here
+    assert all(p.data.startswith(b"\x89PNG") for p in previews)
+    assert comfy.fake.flags and all(comfy.fake.flags.values())  # negotiated type 4
