@@ -5,15 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from studio._cli._common import StudioGroup, emit_json, state, wants_json
 from studio._exceptions import ConfigurationError
 
+if TYPE_CHECKING:
+    from studio.backends.comfyui._doctor import ServerReport
+    from studio.backends.comfyui._fix import FixPlan
+
 
 @click.command("doctor")
-def doctor_command() -> None:
+@click.option("--fix", is_flag=True,
+              help="Install missing node packs and models through ComfyUI-Manager (or print "
+                   "the commands to run where the server has none).")
+@click.option("--yes", is_flag=True, help="With --fix: install without asking.")
+def doctor_command(fix: bool, yes: bool) -> None:
     """Check every ComfyUI server (COMFYUI_URLS) against every template."""
     from studio.backends.comfyui._doctor import diagnose
 
@@ -22,6 +31,9 @@ def doctor_command() -> None:
         raise ConfigurationError("no ComfyUI servers configured; set COMFYUI_URLS, e.g. "
                                  "COMFYUI_URLS=http://gpu1:8188,http://gpu2:8188")
     reports = asyncio.run(diagnose(settings.comfyui_urls, home=settings.home))
+    if fix:
+        _fix(reports, yes)
+        return
     if wants_json():
         emit_json({"servers": [r.as_dict() for r in reports]})
         return
@@ -38,6 +50,68 @@ def doctor_command() -> None:
                 click.echo(f"      missing model {file}: put it in {folder}")
             for problem in t.problems:
                 click.echo(f"      {problem}")
+
+
+def _fix(reports: list[ServerReport], yes: bool) -> None:
+    """Show the plan for every reachable server, ask (or --yes), install, report."""
+    from studio.backends.comfyui._client import AsyncComfyClient
+    from studio.backends.comfyui._doctor import DOCTOR_TIMEOUTS
+    from studio.backends.comfyui._fix import FixProgress, apply_plan, plan_fixes
+
+    async def plans() -> list[FixPlan]:
+        found = []
+        for report in reports:
+            if not report.reachable:
+                continue
+            async with AsyncComfyClient(report.url, timeouts=DOCTOR_TIMEOUTS) as client:
+                found.append(await plan_fixes(client, report))
+        return found
+
+    fixes = asyncio.run(plans())
+    quiet = wants_json()
+    for plan in fixes:
+        if quiet:
+            break
+        if not plan.steps:
+            click.echo(f"{plan.server}: nothing to install")
+            continue
+        via = "through ComfyUI-Manager" if plan.manager else "(no ComfyUI-Manager: run these)"
+        click.echo(f"{plan.server}: {len(plan.steps)} thing(s) to install {via}")
+        for step in plan.steps:
+            click.echo(f"  {step.kind} {step.name}  (for {', '.join(step.needed_by)})"
+                       + ("" if step.via == "manager" else "  by hand:"))
+            for command in step.commands:
+                click.echo(f"      {command}")
+    automatic = [p for p in fixes if p.automatic]
+    if automatic and not yes:
+        if quiet:
+            raise ConfigurationError("doctor --fix --json installs nothing without --yes "
+                                     "(it cannot ask)")
+        total = sum(len(p.automatic) for p in automatic)
+        if not click.confirm(f"Install {total} item(s) now?", default=False, err=True):
+            automatic = []
+
+    def show(event: FixProgress) -> None:
+        click.echo(f"{event.server}: {event.message}", err=True)
+
+    async def install() -> list[dict[str, Any]]:
+        done = []
+        for plan in automatic:
+            async with AsyncComfyClient(plan.server, timeouts=DOCTOR_TIMEOUTS) as client:
+                done.append(await apply_plan(client, plan, on_progress=show))
+        return done
+
+    results = asyncio.run(install()) if automatic else []
+    if quiet:
+        emit_json({"servers": [r.as_dict() for r in reports],
+                   "plans": [p.as_dict() for p in fixes], "installed": results})
+        return
+    for result in results:
+        click.echo(f"{result['server']}: installed {', '.join(map(str, result['installed']))}")
+        if result["restart_needed"]:
+            click.echo("  restart ComfyUI to load the new node packs (ComfyUI-Manager: "
+                       "Restart), then run `studio doctor --fix` again: the models the new "
+                       "nodes need can only be checked once they are loaded")
 
 
 @click.group("workflows", cls=StudioGroup)

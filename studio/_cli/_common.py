@@ -27,6 +27,7 @@ class CliState:
     home: str | None = None
     database_url: str | None = None
     json: bool = False
+    emitted: bool = False  # a JSON document was written (at most one per command)
     _settings: Settings | None = None
 
     @property
@@ -87,10 +88,25 @@ class StudioGroup(click.Group):
             return super().invoke(ctx)
         except StudioError as error:
             click.echo(f"error: {error}", err=True)
+            _emit_failure(ctx, type(error).__name__, str(error), error.exit_code)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
+            _emit_failure(ctx, "KeyboardInterrupt", "interrupted", 130)
             ctx.exit(130)
+
+
+def error_document(kind: str, message: str, exit_code: int) -> dict[str, Any]:
+    """The ``error`` member of a failed command's JSON document."""
+    return {"type": kind, "message": message, "exit_code": exit_code}
+
+
+def _emit_failure(ctx: click.Context, kind: str, message: str, exit_code: int) -> None:
+    """Under ``--json`` a failure is still one JSON document on stdout (unless the command
+    already wrote its own, with what it kept)."""
+    cli = ctx.ensure_object(CliState)
+    if cli.json and not cli.emitted:
+        emit_json({"error": error_document(kind, message, exit_code)}, cli)
 
 
 def adopt(command: click.Command) -> click.Command:
@@ -128,8 +144,9 @@ def wants_json() -> bool:
     return state().json
 
 
-def emit_json(document: Any) -> None:
+def emit_json(document: Any, cli: CliState | None = None) -> None:
     """Write one JSON document to stdout (paths become strings)."""
+    (cli or state()).emitted = True
     json.dump(document, sys.stdout, indent=2, default=_json_default, sort_keys=False)
     sys.stdout.write("\n")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from studio._cli._common import emit_json, open_studio, wants_json
+from studio._cli._common import emit_json, error_document, open_studio, wants_json
+from studio._exceptions import StudioError
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -43,7 +45,7 @@ def _render(
 
     try:
         if report:
-            return run_render_report(
+            summary = run_render_report(
                 studio,
                 episode=episode,
                 project=project,
@@ -52,6 +54,9 @@ def _render(
                 max_attempts=max_attempts,
                 on_poll=advance,
             )
+            # The report's summary is read back from the database, which does not say
+            # which backend rendered: we do.
+            return summary if summary.backend else dataclasses.replace(summary, backend=backend)
         return render_episode(
             studio,
             episode=episode,
@@ -103,16 +108,53 @@ def render_command(
     """Render an episode (resuming one that was interrupted) and write its report."""
     started = time.perf_counter()
     with open_studio() as studio:
-        summary = _render(
-            studio,
-            episode=episode,
-            project=project,
-            backend=backend,
-            max_attempts=max_attempts,
-            report=not no_report,
-            template=template,
-        )
+        try:
+            summary = _render(
+                studio,
+                episode=episode,
+                project=project,
+                backend=backend,
+                max_attempts=max_attempts,
+                report=not no_report,
+                template=template,
+            )
+        except (StudioError, KeyboardInterrupt) as error:
+            if wants_json():
+                emit_json(_failure(studio, error, episode, project, backend, started))
+            raise
     _print_summary(summary, time.perf_counter() - started)
+
+
+def _failure(studio: Studio, error: BaseException, episode: int, project: str | None,
+             backend: str, started: float) -> dict[str, Any]:
+    """The JSON document of a failed render: the error, and every scene and segment as the
+    database has them now (what was kept, so a rerun resumes from there)."""
+    from sqlalchemy import select
+
+    from studio.render._pipeline import scene_summaries
+    from studio.storage._models import EpisodeModel, ProjectModel
+
+    code = error.exit_code if isinstance(error, StudioError) else 130
+    document: dict[str, Any] = {
+        "error": error_document(type(error).__name__, str(error) or "interrupted", code),
+        "project": project, "episode": episode, "backend": backend,
+        "seconds": round(time.perf_counter() - started, 2), "scenes": [],
+    }
+    with studio.database.session() as session:  # read only: nothing is re-planned
+        query = (select(EpisodeModel, ProjectModel.title)
+                 .join(ProjectModel, EpisodeModel.movie_id == ProjectModel.id)
+                 .where(EpisodeModel.episode_number == episode))
+        if project is not None:
+            query = query.where(ProjectModel.title == project)
+        found = session.execute(query).all()
+        scene_ids = [s.id for s in found[0][0].scenes] if len(found) == 1 else []
+        if len(found) == 1:
+            document["project"] = found[0][1]
+    document["scenes"] = scene_summaries(studio, scene_ids) if scene_ids else []
+    kept = [s for scene in document["scenes"] for s in scene["segments"]
+            if s.get("status") == "completed"]
+    document["kept_segments"] = len(kept)
+    return document
 
 
 @click.command("prompts")

@@ -219,6 +219,7 @@ async def _render(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         _set_episode_status(studio, briefs[0], EpisodeState.FAILED)
+        _settle_interrupted(studio, [b.scene_id for b in briefs])
         raise
     video = _stitch_episode(studio, briefs, out_dir)
     tracker.emit(1.0, f"episode {episode} finished")
@@ -516,6 +517,21 @@ def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
             scene = session.get(SceneModel, row.scene_id)
             if scene is not None:
                 scene.status = SceneState.FAILED
+
+
+def _settle_interrupted(studio: Studio, scene_ids: list[int]) -> None:
+    """After a failure, nothing may stay ``generating``/``processing``: scenes and segments
+    that were cut off (not failed themselves) go back to ``pending``, to resume later."""
+    with studio.database.session() as session:
+        for scene_id in scene_ids:
+            scene = session.get(SceneModel, scene_id)
+            if scene is None:
+                continue
+            for segment in scene.segments:
+                if segment.status == SegmentState.PROCESSING:
+                    segment.status = SegmentState.PENDING
+            if scene.status == SceneState.GENERATING:
+                scene.status = SceneState.PENDING
 
 
 def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:

@@ -8,6 +8,7 @@ from studio.backends.comfyui._backend import TEMPLATE_ENV, ComfyBackend, create_
 from studio.backends.comfyui._client import (
     AsyncComfyClient,
     ClientState,
+    Preview,
     QueueState,
     RunProgress,
     RunResult,
@@ -73,6 +74,7 @@ __all__ = [
     "PreflightProblem",
     "QueueState",
     "RetryPolicy",
+    "Preview",
     "RunProgress",
     "RunResult",
     "ServerReport",

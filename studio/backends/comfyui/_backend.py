@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -36,9 +37,9 @@ from studio.backends._base import (
     SegmentResult,
     register_backend,
 )
-from studio.backends.comfyui._client import RunProgress
+from studio.backends.comfyui._client import Preview, RunProgress, RunResult
 from studio.backends.comfyui._exceptions import ComfyProtocolError
-from studio.backends.comfyui._pool import ComfyPool, PoolServer
+from studio.backends.comfyui._pool import DEFAULT_GRACE, ComfyPool, PoolServer
 from studio.backends.comfyui._preflight import check_graph, guess_lora_family, lora_family_matches
 from studio.backends.comfyui._templates import (
     DEFAULT_TEMPLATE,
@@ -50,11 +51,13 @@ from studio.backends.comfyui._templates import (
 )
 from studio.backends.comfyui._timeouts import DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUTS, RetryPolicy, Timeouts
 
-__all__ = ["TEMPLATE_ENV", "ComfyBackend", "create_comfy_backend"]
+__all__ = ["GRACE_ENV", "TEMPLATE_ENV", "ComfyBackend", "create_comfy_backend"]
 
 logger = logging.getLogger("studio.backends.comfyui.backend")
 TEMPLATE_ENV = "STUDIO_COMFYUI_TEMPLATE"
 """Environment variable naming the default template (else :data:`DEFAULT_TEMPLATE`)."""
+GRACE_ENV = "STUDIO_COMFYUI_GRACE"
+"""Environment variable: seconds to wait for a paused or restarting server (default 300)."""
 
 
 class ComfyBackend:
@@ -69,6 +72,7 @@ class ComfyBackend:
         retry: Client retry policy when the backend builds its own pool.
         max_in_flight_per_server: Our jobs per server (running + queued).
         concurrency: Cap on our jobs across the pool.
+        grace: Seconds a job waits for a paused or restarting server.
     """
 
     name = "comfyui"
@@ -84,6 +88,7 @@ class ComfyBackend:
         retry: RetryPolicy = DEFAULT_RETRY_POLICY,
         max_in_flight_per_server: int = 2,
         concurrency: int | None = None,
+        grace: float | None = DEFAULT_GRACE,
     ) -> None:
         if pool is None and not urls:
             raise ConfigurationError("the comfyui backend needs COMFYUI_URLS "
@@ -94,7 +99,7 @@ class ComfyBackend:
         self.max_segment_seconds: float = self._template.max_seconds
         self.pool = pool or ComfyPool(urls, timeouts=timeouts, retry=retry,
                                       max_in_flight_per_server=max_in_flight_per_server,
-                                      concurrency=concurrency)
+                                      concurrency=concurrency, grace=grace)
 
     def segment_limit(self, parameters: Mapping[str, Any]) -> float:
         """The template's own limit (``parameters["template"]``, else the default template)."""
@@ -115,6 +120,7 @@ class ComfyBackend:
         """
         template = load_template(str(request.parameters.get("template", self.template_name)),
                                  home=self.home)
+        progress = _monotonic(progress)
         out = request.output_dir.resolve()
         if not out.is_relative_to(self.home):
             raise BackendError(f"output folder {out} is outside the studio home {self.home}",
@@ -183,29 +189,15 @@ class ComfyBackend:
             notes.append(f"end image ignored: template {template.name} has no end-image input")
         skip = frozenset((t.node, t.input) for key in images for t in template.bindings.get(key, ()))
         lora_families = {lora[0]: lora_family} if lora and lora_family else {}
+        # One prompt id for every attempt: after a disconnect or a move, the servers
+        # tried before are asked for it first, so no job runs twice.
+        prompt_id = str(uuid.uuid4())
+        submitted: list[PoolServer] = []
+        on_progress = _progress_mapper(progress)
+        on_preview = _preview_saver(out / f"{stem}_preview.png", progress)
 
-        async def job(server: PoolServer) -> SegmentResult:
-            graph = apply_bindings(template, values, lora=lora)
-            check_graph(graph, await server.object_info(), server=server.url,
-                        template=template.name, model_family=template.model_family,
-                        lora_families=lora_families, skip_inputs=skip)
+        async def finish(server: PoolServer, result: RunResult) -> SegmentResult:
             client = server.client
-            if (template.free_memory and server.last_family is not None
-                    and server.last_family != template.model_family):
-                progress(ProgressEvent(0.01, f"{server.url}: freeing VRAM "
-                                             f"({server.last_family} -> {template.model_family})"))
-                await client.free()
-            for key, path in images.items():
-                if path is None or key not in template.bindings:
-                    continue
-                data = Path(path).read_bytes()
-                name = f"studio_{_slug(scene.project)}_{stem}_{key}_{_digest(data)}.png"
-                uploaded = await client.upload_image(data, name=name)
-                for target in template.bindings[key]:
-                    graph[target.node]["inputs"][target.input] = uploaded.reference
-            progress(ProgressEvent(0.02, f"queued on {server.url}"))
-            result = await client.run(graph, on_progress=_progress_mapper(
-                template, progress, server.url))
             server.last_family = template.model_family or server.last_family
             video_files = result.files_of(template.outputs["video"])
             last_files = result.files_of(template.outputs["last_frame"])
@@ -220,10 +212,52 @@ class ComfyBackend:
             return await asyncio.to_thread(
                 self._result, video, last, out / f"{stem}_first.png", plan.lead,
                 {"server": server.url, "prompt_id": result.prompt_id,
-                 "cached_nodes": list(result.cached_nodes)})
+                 "cached_nodes": list(result.cached_nodes),
+                 "resumed": result.from_history or len(submitted) > 1})
+
+        async def job(server: PoolServer) -> SegmentResult:
+            heavy = list(template.progress_nodes)
+            for earlier in [s for s in submitted if s is not server]:
+                found = await self.pool.find_job(earlier, prompt_id)
+                if found is not None:  # it finished there after all
+                    return await finish(earlier, found)
+                earlier.abandon(prompt_id)
+            graph = apply_bindings(template, values, lora=lora)
+            check_graph(graph, await server.object_info(), server=server.url,
+                        template=template.name, model_family=template.model_family,
+                        lora_families=lora_families, skip_inputs=skip)
+            client = server.client
+            if server in submitted:
+                progress(ProgressEvent(0.02, f"checking {server.url} for job {prompt_id}"))
+                resumed = await client.resume(prompt_id, graph=graph, heavy_nodes=heavy,
+                                              on_progress=on_progress, on_preview=on_preview)
+                if resumed is not None:
+                    return await finish(server, resumed)
+            if (template.free_memory and server.last_family is not None
+                    and server.last_family != template.model_family):
+                progress(ProgressEvent(0.01, f"{server.url}: freeing VRAM "
+                                             f"({server.last_family} -> {template.model_family})"))
+                await client.free()
+            for key, path in images.items():
+                if path is None or key not in template.bindings:
+                    continue
+                data = Path(path).read_bytes()
+                name = f"studio_{_slug(scene.project)}_{stem}_{key}_{_digest(data)}.png"
+                uploaded = await client.upload_image(data, name=name)
+                for target in template.bindings[key]:
+                    graph[target.node]["inputs"][target.input] = uploaded.reference
+            progress(ProgressEvent(0.02, f"queued on {server.url}"))
+            if server not in submitted:
+                submitted.append(server)
+            result = await client.run(graph, prompt_id=prompt_id, heavy_nodes=heavy,
+                                      on_progress=on_progress, on_preview=on_preview)
+            return await finish(server, result)
 
         label = f"scene {scene.scene} segment {request.segment_number}"
-        segment = await self.pool.run(job, label=label)
+        try:
+            segment = await self.pool.run(job, label=label)
+        finally:
+            (out / f"{stem}_preview.png").unlink(missing_ok=True)
         meta = dict(segment.metadata)
         meta.update({"backend": self.name, "template": template.name, "seed": request.seed,
                      "fps": request.fps, "width": width, "height": height, "notes": notes,
@@ -244,21 +278,47 @@ class ComfyBackend:
                              {**meta, "frames": info.frames})
 
 
-def _progress_mapper(template: Template, progress: ProgressCallback, url: str
-                     ) -> Callable[[RunProgress], None]:
-    nodes = list(template.progress_nodes)
+def _progress_mapper(progress: ProgressCallback) -> Callable[[RunProgress], None]:
+    """The job's whole progress (queue, nodes, every sampler) into 0.05..0.95."""
 
     def on_progress(event: RunProgress) -> None:
-        if event.max <= 0:
-            return
-        if nodes and event.node not in nodes:
-            return
-        index = nodes.index(event.node) if event.node in nodes else 0
-        share = (index + event.value / event.max) / max(1, len(nodes))
-        progress(ProgressEvent(0.05 + 0.9 * share,
-                               f"{url}: node {event.node} step {event.value}/{event.max}"))
+        progress(ProgressEvent(0.05 + 0.9 * event.fraction, event.message))
 
     return on_progress
+
+
+def _monotonic(progress: ProgressCallback) -> ProgressCallback:
+    """Never report less than before (a failover or resumed job starts its count again)."""
+    best = [0.0]
+
+    def report(event: ProgressEvent) -> None:
+        best[0] = max(best[0], min(1.0, event.fraction))
+        progress(ProgressEvent(best[0], event.message))
+
+    return report
+
+
+PREVIEW_INTERVAL = 0.5
+"""Seconds between two saves of a segment's latent preview (its thumbnail while it renders)."""
+
+
+def _preview_saver(target: Path, progress: ProgressCallback) -> Callable[[Preview], None]:
+    """Save the newest latent preview as ``segment_NNN_preview.png`` (atomically)."""
+    last = [0.0]
+
+    def on_preview(preview: Preview) -> None:
+        now = time.monotonic()
+        if preview.image_format != "png" or now - last[0] < PREVIEW_INTERVAL:
+            return
+        last[0] = now
+        partial = target.with_name(target.name + ".part")
+        try:
+            partial.write_bytes(preview.data)
+            partial.replace(target)
+        except OSError as error:  # a preview is optional: never fail the render for it
+            logger.info("could not save the preview %s: %s", target, error)
+
+    return on_preview
 
 
 def _lora_of(request: SegmentRequest, template: Template, notes: list[str]
@@ -298,7 +358,14 @@ def _digest(data: bytes) -> str:
 def create_comfy_backend(settings: Settings) -> ComfyBackend:
     """The registry factory: servers from ``COMFYUI_URLS``, template from the environment."""
     template = os.environ.get(TEMPLATE_ENV) or DEFAULT_TEMPLATE
-    return ComfyBackend(settings.comfyui_urls, home=settings.home, template=template)
+    raw = os.environ.get(GRACE_ENV, "").strip()
+    try:
+        grace = float(raw) if raw else DEFAULT_GRACE
+    except ValueError:
+        raise ConfigurationError(f"{GRACE_ENV} must be a number of seconds, got {raw!r}"
+                                 ) from None
+    return ComfyBackend(settings.comfyui_urls, home=settings.home, template=template,
+                        grace=grace)
 
 
 register_backend("comfyui", create_comfy_backend)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,30 +42,34 @@ from studio.backends.comfyui._exceptions import (
 )
 from studio.backends.comfyui._files import safe_join
 from studio.backends.comfyui._messages import (
+    BinaryPreview,
     Executed,
     Executing,
     ExecutionCached,
     ExecutionError,
     ExecutionInterrupted,
-    ExecutionStart,
     ExecutionSuccess,
     HistoryEntry,
     OutputFile,
     Progress,
+    ProgressState,
     Status,
     WsEvent,
     execution_error,
     output_files,
+    parse_binary_frame,
     parse_history_entry,
     parse_ws_message,
     terminal_error,
     validation_error,
 )
+from studio.backends.comfyui._progress import ProgressTracker, RunProgress
 from studio.backends.comfyui._timeouts import DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUTS, RetryPolicy, Timeouts
 
 __all__ = [
     "AsyncComfyClient",
     "ClientState",
+    "Preview",
     "QueueState",
     "RunProgress",
     "RunResult",
@@ -75,6 +80,9 @@ logger = logging.getLogger("studio.backends.comfyui")
 
 WS_MAX_FRAME = 64 * 1024 * 1024
 _RETRY_STATUS = {502, 503, 504}
+QUEUE_POLL_INTERVAL = 1.0
+"""While a job waits in the queue, ``GET /queue`` is asked this often for its position."""
+FEATURE_FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
 
 
 class ClientState(enum.Enum):
@@ -87,17 +95,20 @@ class WsConnection(Protocol):
     """The part of a WebSocket connection the client uses (``websockets`` fits it)."""
 
     async def recv(self) -> str | bytes: ...
+    async def send(self, message: str) -> None: ...
     async def close(self) -> None: ...
 
 
 WsConnect = Callable[[str, float | None], Awaitable[WsConnection]]
 
 
-async def _default_ws_connect(url: str, timeout: float | None) -> WsConnection:
-    return await ws_connect_default(
-        url, open_timeout=timeout, max_size=WS_MAX_FRAME, ping_interval=20, ping_timeout=20,
-        close_timeout=timeout,
-    )
+def _ws_connector(keepalive: float | None) -> WsConnect:
+    async def connect(url: str, timeout: float | None) -> WsConnection:
+        return await ws_connect_default(
+            url, open_timeout=timeout, max_size=WS_MAX_FRAME, ping_interval=keepalive,
+            ping_timeout=keepalive, close_timeout=timeout,
+        )
+    return connect
 
 
 @dataclass(frozen=True)
@@ -126,13 +137,13 @@ class QueueState:
 
 
 @dataclass(frozen=True)
-class RunProgress:
-    """A step of progress inside one job (a ``progress`` message)."""
+class Preview:
+    """A latent preview a sampler sent (binary frame), attributed to its job."""
 
     prompt_id: str
     node: str | None
-    value: int
-    max: int
+    image_format: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -164,9 +175,10 @@ class _ServerGone:
 
 @dataclass
 class _Waiter:
-    queue: asyncio.Queue[WsEvent | _Reconnected | _ServerGone] = field(
+    queue: asyncio.Queue[WsEvent | Preview | _Reconnected | _ServerGone] = field(
         default_factory=asyncio.Queue
     )
+    tracker: ProgressTracker | None = None
 
 
 class AsyncComfyClient:
@@ -201,7 +213,9 @@ class AsyncComfyClient:
         self.retry = retry
         self.queue_remaining: int | None = None
         self._on_status = on_status
-        self._ws_connect = ws_connect or _default_ws_connect
+        self._ws_connect = ws_connect or _ws_connector(timeouts.keepalive)
+        self._last_active: str | None = None  # the job type-1 previews belong to
+        self._jobs_api: bool | None = None  # whether the server has /api/jobs
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -270,6 +284,11 @@ class AsyncComfyClient:
                                                     files=files, data=data)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 failure: Exception = error
+                if not idempotent and attempt >= self.retry.attempts:
+                    raise ComfyConnectionError(
+                        f"cannot reach ComfyUI at {self.base_url} ({method} {path}: "
+                        f"{_describe(error)}); is the server running?", server=self.base_url,
+                        refused=isinstance(error, httpx.ConnectError)) from error
             except httpx.TimeoutException as error:
                 if not idempotent or attempt >= self.retry.attempts:
                     raise ComfyTimeoutError(
@@ -280,8 +299,8 @@ class AsyncComfyClient:
             except httpx.TransportError as error:
                 if not idempotent:
                     raise ComfyConnectionError(
-                        f"connection to {self.base_url} failed during {method} {path}: {error}",
-                        server=self.base_url,
+                        f"connection to {self.base_url} failed during {method} {path}: "
+                        f"{_describe(error)}", server=self.base_url,
                     ) from error
                 failure = error
             else:
@@ -292,8 +311,9 @@ class AsyncComfyClient:
             if attempt >= self.retry.attempts:
                 raise ComfyConnectionError(
                     f"cannot reach ComfyUI at {self.base_url} ({method} {path} failed "
-                    f"{attempt} times: {failure or type(failure).__name__}); is the server "
+                    f"{attempt} times: {_describe(failure)}); is the server "
                     "running and is COMFYUI_URLS right?", server=self.base_url,
+                    refused=isinstance(failure, httpx.ConnectError),
                 ) from failure
             await asyncio.sleep(self.retry.delay(attempt))
 
@@ -316,6 +336,16 @@ class AsyncComfyClient:
         """``GET /system_stats`` (the health check)."""
         result: dict[str, Any] = await self._get_json("/system_stats")
         return result
+
+    async def ping(self, timeout: float | None = None) -> bool:
+        """One ``GET /system_stats`` without retries: does the server answer now?"""
+        self._check_usable()
+        try:
+            response = await self._http.get("/system_stats", timeout=timeout or
+                                            self.timeouts.connect)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     async def object_info(self, node_class: str | None = None) -> dict[str, Any]:
         """``GET /object_info`` (all node schemas) or one class (``{}`` if unknown)."""
@@ -359,9 +389,57 @@ class AsyncComfyClient:
                                      f"{response.status_code}", server=self.base_url)
 
     async def cancel(self, prompt_id: str) -> None:
-        """Remove the job from the queue and interrupt it if it is running."""
-        await self._request("POST", "/queue", json={"delete": [prompt_id]})
-        await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+        """Cancel one job: delete it while it waits, interrupt it while it runs.
+
+        The interrupt names the job and is sent only when the job runs: a server too old
+        to read ``prompt_id`` would otherwise stop whatever runs, someone else's job.
+        """
+        state, _ = await self.job_state(prompt_id)
+        if state == "pending":
+            await self._request("POST", "/queue", json={"delete": [prompt_id]})
+            state, _ = await self.job_state(prompt_id)  # it may have just started
+        if state == "running":
+            await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+
+    async def _has_jobs_api(self) -> bool:
+        """Newer ComfyUI serves ``/api/jobs`` (one job's state in one request)."""
+        if self._jobs_api is None:
+            try:
+                response = await self._request("GET", "/api/jobs", params={"limit": "1"})
+                body = _maybe_json(response) if response.status_code == 200 else None
+                self._jobs_api = isinstance(body, dict) and "jobs" in body
+            except (ComfyError, TypeError):
+                self._jobs_api = False
+        return self._jobs_api
+
+    async def job_state(self, prompt_id: str) -> tuple[str, HistoryEntry | None]:
+        """``(state, entry)``: ``pending``, ``running``, ``done`` (with its history entry)
+        or ``unknown``. Uses ``GET /api/jobs/{id}`` where the server has it, else
+        ``/queue`` and ``/history``."""
+        if await self._has_jobs_api():
+            response = await self._request("GET", f"/api/jobs/{prompt_id}")
+            if response.status_code == 404:
+                return "unknown", None
+            job = self._json(response, f"GET /api/jobs/{prompt_id}")
+            status = str(job.get("status", ""))
+            if status == "pending":
+                return "pending", None
+            if status == "in_progress":
+                return "running", None
+            if status in ("completed", "failed"):
+                return "done", parse_history_entry(prompt_id, {prompt_id: {
+                    "outputs": job.get("outputs") or {},
+                    "status": job.get("execution_status") or {
+                        "status_str": "success" if status == "completed" else "error",
+                        "completed": status == "completed", "messages": []}}})
+            return "unknown", None
+        queue = await self.queue()
+        if prompt_id in queue.running:
+            return "running", None
+        if prompt_id in queue.pending:
+            return "pending", None
+        entry = await self.history(prompt_id)
+        return ("done", entry) if entry is not None else ("unknown", None)
 
     async def upload_image(
         self,
@@ -441,12 +519,15 @@ class AsyncComfyClient:
             try:
                 ws = await self._ws_connect(self.ws_url, self.timeouts.connect)
                 first = await asyncio.wait_for(ws.recv(), self.timeouts.connect)
+                # Must be our first message: previews then carry their job and node.
+                await ws.send(json.dumps(FEATURE_FLAGS))
             except (OSError, TimeoutError, websockets.WebSocketException) as error:
                 if attempt >= self.retry.attempts:
                     raise ComfyConnectionError(
                         f"cannot open the WebSocket of ComfyUI at {self.base_url} "
-                        f"({type(error).__name__}: {error}); is the server running?",
-                        server=self.base_url) from error
+                        f"({_describe(error)}); is the server running?",
+                        server=self.base_url,
+                        refused=isinstance(error, ConnectionRefusedError)) from error
                 await asyncio.sleep(self.retry.delay(attempt))
                 continue
             if isinstance(first, str):
@@ -466,11 +547,13 @@ class AsyncComfyClient:
             try:
                 while True:
                     frame = await ws.recv()
-                    if isinstance(frame, str):
-                        try:
+                    try:
+                        if isinstance(frame, str):
                             self._handle(parse_ws_message(frame))
-                        except ComfyProtocolError:
-                            logger.warning("ignored an unreadable message from %s", self.base_url)
+                        else:
+                            self._handle_binary(parse_binary_frame(frame))
+                    except ComfyProtocolError:
+                        logger.warning("ignored an unreadable message from %s", self.base_url)
             except (OSError, websockets.WebSocketException) as error:
                 logger.info("WebSocket to %s dropped: %s", self.base_url, error)
             await self._close_ws()
@@ -489,8 +572,21 @@ class AsyncComfyClient:
             if self._on_status is not None:
                 self._on_status(event.queue_remaining)
             return
+        if isinstance(event, Executing | Progress):
+            self._last_active = event.prompt_id
         if event.prompt_id is not None and event.prompt_id in self._waiters:
             self._waiters[event.prompt_id].queue.put_nowait(event)
+
+    def _handle_binary(self, frame: BinaryPreview) -> None:
+        """Previews: type 4 names its job and node; type 1 belongs to the last active job."""
+        if frame.event_type not in (1, 4):
+            return
+        pid = frame.metadata.get("prompt_id") if frame.event_type == 4 else self._last_active
+        if pid is not None and str(pid) in self._waiters:
+            node = frame.metadata.get("node_id")
+            self._waiters[str(pid)].queue.put_nowait(
+                Preview(str(pid), None if node is None else str(node), frame.image_format,
+                        frame.data))
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -500,6 +596,7 @@ class AsyncComfyClient:
         *,
         prompt_id: str | None = None,
         extra_data: Mapping[str, Any] | None = None,
+        heavy_nodes: Sequence[str] = (),
     ) -> str:
         """Queue an API-format graph and return its prompt id (ours).
 
@@ -511,7 +608,7 @@ class AsyncComfyClient:
         """
         await self.connect()
         pid = prompt_id or str(uuid.uuid4())
-        self._waiters[pid] = _Waiter()
+        self._waiters[pid] = _Waiter(tracker=ProgressTracker(pid, graph, heavy_nodes))
         body = {"prompt": graph, "client_id": self.client_id, "prompt_id": pid,
                 "extra_data": dict(extra_data or {})}
         try:
@@ -549,8 +646,13 @@ class AsyncComfyClient:
         prompt_id: str,
         *,
         on_progress: Callable[[RunProgress], None] | None = None,
+        on_preview: Callable[[Preview], None] | None = None,
     ) -> RunResult:
         """Wait for a submitted job's terminal event and return its outputs.
+
+        ``on_progress`` gets a :class:`RunProgress` whenever the job's progress moves
+        (queue position, nodes starting and finishing, sampler steps); ``on_preview``
+        gets each latent preview the server sends for the job.
 
         Raises:
             ComfyExecutionError: a node failed.
@@ -562,8 +664,10 @@ class AsyncComfyClient:
         waiter = self._waiters.get(prompt_id)
         if waiter is None:
             raise RuntimeError(f"prompt {prompt_id} was not submitted by this client")
+        if waiter.tracker is None:
+            waiter.tracker = ProgressTracker(prompt_id)
         try:
-            return await self._wait(prompt_id, waiter, on_progress)
+            return await self._wait(prompt_id, waiter, waiter.tracker, on_progress, on_preview)
         finally:
             self._waiters.pop(prompt_id, None)
 
@@ -571,12 +675,19 @@ class AsyncComfyClient:
         self,
         pid: str,
         waiter: _Waiter,
+        tracker: ProgressTracker,
         on_progress: Callable[[RunProgress], None] | None,
+        on_preview: Callable[[Preview], None] | None,
     ) -> RunResult:
         t0 = time.monotonic()
         started = False
         cached: tuple[str, ...] = ()
         outputs: dict[str, Mapping[str, Any]] = {}
+
+        def report(update: RunProgress | None) -> None:
+            if update is not None and on_progress is not None:
+                on_progress(update)
+
         while True:
             elapsed = time.monotonic() - t0
             limit = self._next_limit(elapsed, started)
@@ -585,24 +696,41 @@ class AsyncComfyClient:
             except TimeoutError:
                 item = None
             if item is None or isinstance(item, _Reconnected):
-                result = await self._check_job(pid, started, time.monotonic() - t0)
+                result, running = await self._check_job(pid, started, time.monotonic() - t0,
+                                                        tracker, report)
                 if result is not None:
+                    report(tracker.finished())
                     return result
+                if running and not started:
+                    started = True
+                    report(tracker.started())
                 continue
             if isinstance(item, _ServerGone):
                 raise ComfyConnectionError(f"lost ComfyUI at {self.base_url} while job {pid} "
-                                           "was running", server=self.base_url,
-                                           prompt_id=pid) from item.error
-            if isinstance(item, ExecutionStart | Executing):
+                                           f"was running ({item.error})", server=self.base_url,
+                                           prompt_id=pid, refused=item.error.refused
+                                           ) from item.error
+            if isinstance(item, Preview):
+                if on_preview is not None:
+                    on_preview(item)
+                continue
+            if not started and not isinstance(item, Status):
                 started = True
+                report(tracker.started())
+            if isinstance(item, Executing):
+                if item.node is not None:
+                    report(tracker.executing(item.node))
             elif isinstance(item, ExecutionCached):
-                started, cached = True, item.nodes
+                cached = item.nodes
+                report(tracker.cached(item.nodes))
+            elif isinstance(item, ProgressState):
+                report(tracker.node_states(item.nodes))
             elif isinstance(item, Progress):
-                if on_progress is not None:
-                    on_progress(RunProgress(pid, item.node, item.value, item.max))
+                report(tracker.step(item.node, item.value, item.max))
             elif isinstance(item, Executed):
                 outputs[item.node] = item.output
             elif isinstance(item, ExecutionSuccess):
+                report(tracker.finished())
                 if not outputs:
                     entry = await self.history(pid)
                     if entry is not None:
@@ -620,35 +748,54 @@ class AsyncComfyClient:
         limits = [self.timeouts.ws_idle]
         if self.timeouts.total is not None:
             limits.append(max(0.0, self.timeouts.total - elapsed))
-        if not started and self.timeouts.queue_wait is not None:
-            limits.append(max(0.0, self.timeouts.queue_wait - elapsed))
+        if not started:
+            limits.append(QUEUE_POLL_INTERVAL)  # the queue position, while we wait
+            if self.timeouts.queue_wait is not None:
+                limits.append(max(0.0, self.timeouts.queue_wait - elapsed))
         present = [x for x in limits if x is not None]
         return min(present) if present else None
 
-    async def _check_job(self, pid: str, started: bool, elapsed: float) -> RunResult | None:
-        """After silence or a reconnect: finished (result), still alive (None) or lost."""
-        state = await self.queue()
-        if pid not in state:
-            entry = await self.history(pid)
-            if entry is None:
-                raise ComfyJobLostError(
-                    f"ComfyUI at {self.base_url} no longer knows job {pid} (restarted?)",
-                    server=self.base_url, prompt_id=pid)
+    async def _check_job(
+        self, pid: str, started: bool, elapsed: float, tracker: ProgressTracker,
+        report: Callable[[RunProgress | None], None],
+    ) -> tuple[RunResult | None, bool]:
+        """After silence, a reconnect or a queue poll: ``(result, running)``.
+
+        Raises the job's error when it failed, :class:`ComfyJobLostError` when the
+        server does not know it any more.
+        """
+        if started:
+            state, entry = await self.job_state(pid)
+        else:  # the whole queue, for our position in it
+            queue = await self.queue()
+            state = ("running" if pid in queue.running else
+                     "pending" if pid in queue.pending else "")
+            entry = None
+            if state == "pending":
+                report(tracker.queued(len(queue.running) + queue.pending.index(pid)))
+            elif not state:
+                entry = await self.history(pid)
+                state = "done" if entry is not None else "unknown"
+        if state == "unknown":
+            raise ComfyJobLostError(
+                f"ComfyUI at {self.base_url} no longer knows job {pid} (restarted?)",
+                server=self.base_url, prompt_id=pid)
+        if state == "done" and entry is not None:
             error = terminal_error(entry, server=self.base_url)
             if error is not None:
                 raise error
-            return RunResult(pid, self.base_url, entry.outputs, from_history=True)
-        if pid in state.running:
-            started = True
+            return RunResult(pid, self.base_url, entry.outputs, from_history=True), True
+        running = state == "running"
         for phase, limit in (("total", self.timeouts.total),
-                             ("queue_wait", None if started else self.timeouts.queue_wait)):
+                             ("queue_wait", None if started or running
+                              else self.timeouts.queue_wait)):
             if limit is not None and elapsed >= limit:
                 with contextlib.suppress(ComfyError):
                     await self.cancel(pid)
                 raise ComfyTimeoutError(
                     f"job {pid} on {self.base_url} exceeded the {phase} timeout ({limit} s); "
                     "it was cancelled", server=self.base_url, phase=phase, prompt_id=pid)
-        return None
+        return None, running
 
     async def run(
         self,
@@ -656,10 +803,52 @@ class AsyncComfyClient:
         *,
         prompt_id: str | None = None,
         on_progress: Callable[[RunProgress], None] | None = None,
+        on_preview: Callable[[Preview], None] | None = None,
+        heavy_nodes: Sequence[str] = (),
     ) -> RunResult:
         """Submit and wait: see :meth:`submit` and :meth:`wait`."""
-        pid = await self.submit(graph, prompt_id=prompt_id)
-        return await self.wait(pid, on_progress=on_progress)
+        pid = await self.submit(graph, prompt_id=prompt_id, heavy_nodes=heavy_nodes)
+        return await self.wait(pid, on_progress=on_progress, on_preview=on_preview)
+
+    async def resume(
+        self,
+        prompt_id: str,
+        *,
+        graph: Mapping[str, Any] | None = None,
+        on_progress: Callable[[RunProgress], None] | None = None,
+        on_preview: Callable[[Preview], None] | None = None,
+        heavy_nodes: Sequence[str] = (),
+    ) -> RunResult | None:
+        """Pick up a job submitted earlier (by us, before a disconnect or a restart).
+
+        Returns its result when it finished, follows it to the end when it is still
+        queued or running, and returns ``None`` when the server does not know it (a
+        restarted server forgets its queue and history), so it must be submitted again.
+
+        Raises:
+            ComfyExecutionError: the job failed.
+            ComfyInterruptedError: the job was interrupted.
+            ComfyConnectionError: the server cannot be reached.
+        """
+        await self.connect()
+        waiter = _Waiter(tracker=ProgressTracker(prompt_id, graph, heavy_nodes))
+        self._waiters[prompt_id] = waiter  # before asking, so no event is missed
+        try:
+            state, entry = await self.job_state(prompt_id)
+            if state in ("done", "unknown"):
+                if entry is None:
+                    self._waiters.pop(prompt_id, None)
+                    return None
+                error = terminal_error(entry, server=self.base_url)
+                if error is not None:
+                    raise error
+                self._waiters.pop(prompt_id, None)
+                return RunResult(prompt_id, self.base_url, entry.outputs, from_history=True)
+        except BaseException:
+            self._waiters.pop(prompt_id, None)
+            raise
+        logger.info("job %s is still on %s: following it", prompt_id, self.base_url)
+        return await self.wait(prompt_id, on_progress=on_progress, on_preview=on_preview)
 
     async def events(self, prompt_id: str) -> AsyncIterator[WsEvent]:
         """Yield a submitted job's raw events up to its terminal one (for tools)."""
@@ -667,13 +856,19 @@ class AsyncComfyClient:
         try:
             while True:
                 item = await asyncio.wait_for(waiter.queue.get(), self.timeouts.ws_idle)
-                if isinstance(item, _Reconnected | _ServerGone):
+                if isinstance(item, _Reconnected | _ServerGone | Preview):
                     continue
                 yield item
                 if isinstance(item, ExecutionSuccess | ExecutionError | ExecutionInterrupted):
                     return
         finally:
             self._waiters.pop(prompt_id, None)
+
+
+def _describe(error: BaseException) -> str:
+    """An error's text, or its type when the text is empty (httpx often has none)."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _view_params(file: OutputFile) -> dict[str, str]:

@@ -69,9 +69,16 @@ class ComfyError(BackendError):
 
 
 class ComfyConnectionError(ComfyError):
-    """The server could not be reached or dropped the connection, after retries."""
+    """The server could not be reached or dropped the connection, after retries.
 
-    def __init__(self, message: str, *, server: str, prompt_id: str | None = None) -> None:
+    ``refused`` is true when the server's port refused connections (the process is
+    gone, so it holds no job of ours); false when it stopped answering (paused, hung or
+    overloaded: it may still hold the job and finish it later).
+    """
+
+    def __init__(self, message: str, *, server: str, prompt_id: str | None = None,
+                 refused: bool = False) -> None:
+        self.refused = refused
         super().__init__(message, server=server, prompt_id=prompt_id, transient=True)
 
 
@@ -222,8 +229,10 @@ class WorkflowImportError(ComfyError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, unknown_types: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, *, unknown_types: Sequence[str] = (),
+                 problems: Sequence[PreflightProblem] = ()) -> None:
         self.unknown_types = tuple(unknown_types)
+        self.problems = tuple(problems)
         super().__init__(message)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "HistoryEntry",
     "OutputFile",
     "Progress",
+    "ProgressState",
     "Status",
     "UnknownMessage",
     "WsEvent",
@@ -86,6 +87,14 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class ProgressState:
+    """New-style ``progress_state``: every node seen so far, with its value/max/state."""
+
+    prompt_id: str
+    nodes: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
 class Executed:
     prompt_id: str
     node: str
@@ -115,7 +124,7 @@ class ExecutionInterrupted:
 
 @dataclass(frozen=True)
 class UnknownMessage:
-    """Any other message (``progress_state``, ``feature_flags``, custom node chatter)."""
+    """Any other message (``feature_flags``, custom node chatter)."""
 
     type: str
     data: Mapping[str, Any]
@@ -128,6 +137,7 @@ WsEvent = (
     | ExecutionCached
     | Executing
     | Progress
+    | ProgressState
     | Executed
     | ExecutionSuccess
     | ExecutionError
@@ -169,6 +179,10 @@ def parse_ws_message(text: str) -> WsEvent:
         node = data.get("node")
         return Progress(pid, None if node is None else str(node), int(data.get("value", 0)),
                         int(data.get("max", 0) or 0))
+    if kind == "progress_state":
+        nodes = data.get("nodes") or {}
+        return ProgressState(pid, {str(k): v for k, v in nodes.items() if isinstance(v, dict)}
+                             if isinstance(nodes, dict) else {})
     if kind == "executed":
         return Executed(pid, str(data.get("node")), data.get("output") or {})
     if kind == "execution_success":

@@ -7,7 +7,9 @@ Every network call the client makes takes its limit from one :class:`Timeouts`:
 - ``queue_wait``: a submitted job waiting in the server's queue before it starts;
 - ``ws_idle``: silence on the WebSocket while a job runs; after it the client asks
   ``/history`` and ``/queue`` whether the job is still alive (it does not give up);
-- ``total``: one job from POST to its terminal event.
+- ``total``: one job from POST to its terminal event;
+- ``keepalive``: WebSocket ping interval, and how long a ping may go unanswered before
+  the connection counts as dropped (a paused server is noticed after about twice this).
 
 ``None`` disables a limit. Defaults are the module constants below.
 """
@@ -29,6 +31,7 @@ DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_QUEUE_WAIT_TIMEOUT = 6 * 3600.0  # a busy shared server can hold a job for hours
 DEFAULT_WS_IDLE_TIMEOUT = 30.0
 DEFAULT_TOTAL_TIMEOUT = 4 * 3600.0
+DEFAULT_KEEPALIVE = 20.0
 
 DEFAULT_RETRY_ATTEMPTS = 4
 DEFAULT_RETRY_BACKOFF = 0.25
@@ -48,9 +51,10 @@ class Timeouts:
     queue_wait: float | None = DEFAULT_QUEUE_WAIT_TIMEOUT
     ws_idle: float | None = DEFAULT_WS_IDLE_TIMEOUT
     total: float | None = DEFAULT_TOTAL_TIMEOUT
+    keepalive: float | None = DEFAULT_KEEPALIVE
 
     def __post_init__(self) -> None:
-        for name in ("connect", "read", "queue_wait", "ws_idle", "total"):
+        for name in ("connect", "read", "queue_wait", "ws_idle", "total", "keepalive"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"Timeouts.{name} must be positive or None, got {value!r}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.backends.comfyui._exceptions import WorkflowImportError
-from studio.backends.comfyui._preflight import NODE_PACKS, guess_lora_family
+from studio.backends.comfyui._preflight import NODE_PACKS, guess_lora_family, preflight
 from studio.backends.comfyui._templates import Template, parse_template
 
 __all__ = ["ImportResult", "convert_workflow", "is_api_format", "propose_template"]
@@ -90,49 +90,135 @@ def _nodes(raw: Any, prefix: str = "") -> dict[str, _Node]:
 
 def _expand_subgraphs(nodes: dict[str, _Node], links: dict[int, _Link],
                       definitions: Mapping[str, Any]) -> None:
-    """Replace every subgraph instance by its inner nodes (ids ``outer:inner``)."""
+    """Replace every subgraph instance by its inner nodes (ids ``outer:inner``).
+
+    Inner link ids are local to their subgraph, so every inner input is first unlinked
+    and then relinked under a fresh global id: an inner input fed by a subgraph input
+    that has no outer link keeps its own widget value (or the value the instance gives
+    it), never a stale local id. Outer links reach subgraph inputs by slot name (an
+    instance shows only some of its subgraph's inputs, so slot numbers differ). Nested
+    instances expand in later rounds, with values handed down by input name.
+    """
     next_id = max(links, default=0) + 1
+    rounds = 0
     while True:
         instance = next((n for n in nodes.values() if n.type in definitions), None)
         if instance is None:
             return
+        rounds += 1
+        if rounds > 10000:
+            raise WorkflowImportError("subgraphs nest too deeply (or contain themselves)")
         sub = definitions[instance.type]
         prefix = f"{instance.id}:"
         inner_nodes = _nodes(sub.get("nodes"), prefix)
+        for inner in inner_nodes.values():
+            for entry in inner.inputs:
+                entry["link"] = None
+            if instance.mode in (MUTED, BYPASSED) and inner.mode not in (MUTED, BYPASSED):
+                inner.mode = instance.mode  # a muted/bypassed instance mutes/bypasses its body
         inner_links = _links(sub.get("links"))
+        sub_inputs = list(sub.get("inputs") or ())
+        sub_outputs = list(sub.get("outputs") or ())
         del nodes[instance.id]
         nodes.update(inner_nodes)
-        feeding = {lk.dst_slot: lk for lk in links.values() if lk.dst == instance.id}
-        proxies = list(instance.properties.get("proxyWidgets") or [])
-        values = list(instance.widgets or []) if isinstance(instance.widgets, list) else []
+        feeding = _feeding(instance, links, sub_inputs)
+        given = _instance_values(instance, sub_inputs)
+        consumers = {index: [lk for lk in links.values() if lk.src == instance.id
+                             and _sub_index(instance.outputs, sub_outputs, lk.slot) == index]
+                     for index in range(len(sub_outputs))}
         for lk in inner_links.values():
-            src = prefix + lk.src if lk.src not in ("-10", "-20") else lk.src
-            dst = prefix + lk.dst if lk.dst not in ("-10", "-20") else lk.dst
             if lk.src == "-10":  # from a subgraph input
                 outer = feeding.get(lk.slot)
                 if outer is None:
+                    if lk.dst != "-20" and lk.slot in given:
+                        _set_value(nodes, prefix + lk.dst, lk.dst_slot, given[lk.slot],
+                                   definitions)
                     continue
-                src, slot = outer.src, outer.slot
+                src, out_slot = outer.src, outer.slot
             else:
-                slot = lk.slot
+                src, out_slot = prefix + lk.src, lk.slot
             if lk.dst == "-20":  # to a subgraph output: rewire the outer consumers
-                for outer in links.values():
-                    if outer.src == instance.id and outer.slot == lk.dst_slot:
-                        outer.src, outer.slot = src, slot
+                for outer in consumers.get(lk.dst_slot, ()):
+                    outer.src, outer.slot = src, out_slot
                 continue
-            links[next_id] = _Link(src, slot, dst, lk.dst_slot, lk.type)
-            target = nodes[dst]
+            target = nodes.get(prefix + lk.dst)
+            if target is None or (src not in nodes and src != instance.id):
+                continue  # a link to or from a node the subgraph does not define
+            links[next_id] = _Link(src, out_slot, target.id, lk.dst_slot, lk.type)
             if lk.dst_slot < len(target.inputs):
                 target.inputs[lk.dst_slot]["link"] = next_id
             next_id += 1
-        for lid in [lid for lid, lk in links.items() if lk.dst == instance.id]:
+        for lid in [lid for lid, lk in links.items()
+                    if instance.id in (lk.dst, lk.src)]:
             del links[lid]
         # Promoted widgets: proxyWidgets [[inner_id, widget_name], ...] take the instance's
-        # widgets_values in order.
+        # widgets_values in order ("-1" names one of the subgraph's own inputs).
+        values = list(instance.widgets or []) if isinstance(instance.widgets, list) else []
+        proxies = list(instance.properties.get("proxyWidgets") or [])
         for (inner_id, widget), value in zip(proxies, values, strict=False):
             node = nodes.get(prefix + str(inner_id))
-            if node is not None:
-                node.properties.setdefault("_overrides", {})[widget] = value
+            if node is not None and widget != "control_after_generate":
+                _set_named(node, str(widget), value, definitions)
+
+
+def _feeding(instance: _Node, links: Mapping[int, _Link], sub_inputs: list[dict[str, Any]]
+             ) -> dict[int, _Link]:
+    """Outer links into ``instance``, keyed by the index of the subgraph input they feed."""
+    names = [str(i.get("name")) for i in sub_inputs]
+    feeding: dict[int, _Link] = {}
+    for lk in links.values():
+        if lk.dst != instance.id:
+            continue
+        slot_name = (str(instance.inputs[lk.dst_slot].get("name"))
+                     if lk.dst_slot < len(instance.inputs) else None)
+        index = names.index(slot_name) if slot_name in names else lk.dst_slot
+        feeding[index] = lk
+    return feeding
+
+
+def _sub_index(instance_slots: list[dict[str, Any]], sub_slots: list[dict[str, Any]],
+               slot: int) -> int:
+    names = [str(i.get("name")) for i in sub_slots]
+    if slot < len(instance_slots) and str(instance_slots[slot].get("name")) in names:
+        return names.index(str(instance_slots[slot].get("name")))
+    return slot
+
+
+def _instance_values(instance: _Node, sub_inputs: list[dict[str, Any]]) -> dict[int, Any]:
+    """Values the instance gives its unlinked subgraph inputs, by subgraph input index.
+
+    A value handed down by an enclosing subgraph (``_input_values``) wins; without
+    ``proxyWidgets``, ``widgets_values`` hold the widget-typed subgraph inputs in order
+    (a ``control_after_generate`` value may follow a seed).
+    """
+    by_name = dict(instance.properties.get("_input_values") or {})
+    given = {index: by_name[str(spec.get("name"))] for index, spec in enumerate(sub_inputs)
+             if str(spec.get("name")) in by_name}
+    if instance.properties.get("proxyWidgets") or not isinstance(instance.widgets, list):
+        return given
+    values = list(instance.widgets)
+    position = 0
+    for index, spec in enumerate(sub_inputs):
+        if str(spec.get("type")) not in WIDGET_TYPES or position >= len(values):
+            continue
+        given.setdefault(index, values[position])
+        position += 1
+        if (str(spec.get("type")) == "INT" and position < len(values)
+                and values[position] in CONTROL_VALUES):
+            position += 1
+    return given
+
+
+def _set_value(nodes: Mapping[str, _Node], node_id: str, slot: int, value: Any,
+               definitions: Mapping[str, Any]) -> None:
+    node = nodes.get(node_id)
+    if node is not None and slot < len(node.inputs):
+        _set_named(node, str(node.inputs[slot].get("name")), value, definitions)
+
+
+def _set_named(node: _Node, name: str, value: Any, definitions: Mapping[str, Any]) -> None:
+    key = "_input_values" if node.type in definitions else "_overrides"
+    node.properties.setdefault(key, {})[name] = value
 
 
 def _resolve(nodes: dict[str, _Node], links: dict[int, _Link], link_id: int | None,
@@ -190,17 +276,25 @@ def _is_widget(spec: list[Any]) -> bool:
     return (isinstance(spec[0], list) or spec[0] in WIDGET_TYPES) and not opts.get("forceInput")
 
 
-def convert_workflow(doc: Any, object_info: Mapping[str, Any]) -> dict[str, Any]:
+def convert_workflow(doc: Any, object_info: Mapping[str, Any], *,
+                     check_values: bool = True) -> dict[str, Any]:
     """Convert a UI-format workflow to an API graph (an API graph is returned as is).
 
+    Args:
+        check_values: Refuse values the server does not support (``problems`` names
+            each node and input). Off only to inspect what the conversion produced.
+
     Raises:
-        WorkflowImportError: the file is neither format, or uses node types the server
-            does not have (all of them are listed, with the pack to install if known).
+        WorkflowImportError: the file is neither format, uses node types the server
+            does not have (all of them are listed, with the pack to install if known),
+            or values it does not support.
     """
     if is_api_format(doc):
         graph: dict[str, Any] = copy.deepcopy(doc)
         unknown = sorted({n["class_type"] for n in graph.values()} - set(object_info))
         _raise_unknown(unknown)
+        if check_values:
+            _raise_unsupported(graph, object_info)
         return graph
     if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
         raise WorkflowImportError("not a ComfyUI workflow: expected an API graph or a UI "
@@ -251,7 +345,42 @@ def convert_workflow(doc: Any, object_info: Mapping[str, Any]) -> dict[str, Any]
                     inputs[name] = [target[0], target[1]]
         graph[nid] = {"class_type": node.type, "inputs": inputs,
                       "_meta": {"title": node.title or node.type}}
+    if check_values:
+        _raise_unsupported(graph, object_info)
     return graph
+
+
+_IMPORT_BLOCKERS = {"missing_input", "bad_link", "bad_type", "out_of_range", "not_in_list"}
+
+
+def _raise_unsupported(graph: Mapping[str, Any], object_info: Mapping[str, Any]) -> None:
+    """Refuse values this server cannot run (a newer model type, a removed output...).
+
+    Model files that are not installed yet are not refused here: ``studio doctor`` lists
+    them with the folder to put them in.
+    """
+    problems = [p for p in preflight(graph, object_info) if p.kind in _IMPORT_BLOCKERS
+                and not _wrapped_list(graph, p) and not _user_file(object_info, p)]
+    if problems:
+        raise WorkflowImportError(
+            "the workflow has values this server does not support (update ComfyUI or the "
+            "node pack, or change the value in the editor):\n"
+            + "\n".join(f"  - {p}" for p in problems), problems=problems)
+
+
+def _user_file(object_info: Mapping[str, Any], problem: Any) -> bool:
+    """A file picker (upload, or a folder empty on this server): the user supplies it."""
+    if problem.kind != "not_in_list" or problem.input_name is None:
+        return False
+    spec = _spec(object_info.get(problem.class_type) or {}, problem.input_name)
+    opts = (spec[1] if len(spec) > 1 else {}) or {}
+    options = spec[0] if isinstance(spec[0], list) else opts.get("options")
+    return not options or any(str(k).endswith("_upload") for k in opts)
+
+
+def _wrapped_list(graph: Mapping[str, Any], problem: Any) -> bool:
+    value = (graph.get(problem.node_id) or {}).get("inputs", {}).get(problem.input_name)
+    return isinstance(value, dict) and "__value__" in value
 
 
 def _raise_unknown(unknown: list[str]) -> None:

@@ -375,6 +375,17 @@ class Evaluator:
     def n_ImageInvert(self, a: Mapping[str, Any]) -> np.ndarray:
         return 255 - a["image"]
 
+    def n_ImageToMask(self, a: Mapping[str, Any]) -> np.ndarray:
+        channel = ["red", "green", "blue", "alpha"].index(a["channel"])
+        img = a["image"]
+        if channel >= img.shape[-1]:  # what torch says for image[:, :, :, 3] on RGB
+            raise NodeFailure("IndexError", f"index {channel} is out of bounds for dimension 3 "
+                              f"with size {img.shape[-1]}\n")
+        return img[..., channel]
+
+    def n_MaskToImage(self, a: Mapping[str, Any]) -> np.ndarray:
+        return np.repeat(a["mask"][..., None], 3, axis=-1)
+
     def n_ImageBlur(self, a: Mapping[str, Any]) -> np.ndarray:
         k = 2 * int(a["blur_radius"]) + 1
         return np.stack([cv2.GaussianBlur(f, (k, k), float(a["sigma"])) for f in a["image"]])

@@ -21,6 +21,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import struct
 import threading
 import time
 import uuid
@@ -42,6 +43,10 @@ from tests.backends.comfyui._fake_exec import (
 from tests.backends.comfyui._nodes import ALL_MODELS, build_object_info
 
 T = TypeVar("T")
+# A 2x2 PNG: what a sampler's latent preview looks like on the wire.
+_PREVIEW_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a73000000"
+    "1649444154081d636c6868606060606c6868606060000019a30303b165ca760000000049454e44ae426082")
 CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4",
                  ".webm": "video/webm", ".jpg": "image/jpeg"}
 
@@ -57,6 +62,10 @@ class Behaviour:
     silent_ws: bool = False            # execution events are not sent at all
     silent_after_drop: bool = False    # with drop_ws_at_step: events stop after the drop
     response_delay: float = 0.0        # added to every HTTP response
+    previews: bool = False             # samplers send a binary latent preview per step
+    step_class: str | None = "CreateVideo"  # in a graph with no sampler, this class
+    # reports steps like one, so model-free test graphs have steps to time things by;
+    # None is the real server exactly (only samplers report steps): the trace tests
 
 
 @dataclass(order=True)
@@ -78,16 +87,23 @@ class FakeComfyUI:
         models: Mapping[str, Sequence[str]] | None = None,
         packs: Sequence[str] = ("core", "framepack"),
         behaviour: Behaviour | None = None,
+        manager: bool = False,
+        jobs_api: bool = False,
     ) -> None:
         self.root = root
         for sub in ("input", "output", "temp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         self.models = {k: list(v) for k, v in (ALL_MODELS if models is None else models).items()}
         self.packs = tuple(packs)
+        self.manager = FakeManager(self) if manager else None
+        self.jobs_api = jobs_api  # newer ComfyUI: /api/jobs (comfy_execution/jobs.py)
+        self.requests: list[str] = []  # "METHOD /path" of every request, in order
         self.behaviour = behaviour or Behaviour()
         self.evaluator = Evaluator(root)
         self.posted: list[str] = []       # every prompt_id POSTed and accepted
         self.executed: list[str] = []     # every prompt_id that started running
+        self.completed: list[str] = []    # every prompt_id that ran to execution_success
+        self.flags: dict[str, bool] = {}  # client id -> negotiated supports_preview_metadata
         self.socket_open_at_post: list[bool] = []
         self.ws_connections = 0
         self.free_calls: list[dict[str, Any]] = []
@@ -104,6 +120,7 @@ class FakeComfyUI:
         self.history: dict[str, dict[str, Any]] = {}
         self._pending: list[_Item] = []
         self._running: _Item | None = None
+        self._current_node: str | None = None
         self._wakeup = asyncio.Event()
         self._interrupt = False
         self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
@@ -140,6 +157,13 @@ class FakeComfyUI:
         for method, path, handler in routes:
             for prefix in ("", "/api"):
                 app.router.add_route(method, prefix + path, handler)
+        if self.jobs_api:
+            app.router.add_route("GET", "/api/jobs", self.get_jobs)
+            app.router.add_route("GET", "/api/jobs/{prompt_id}", self.get_job)
+        if self.manager is not None:
+            self.manager.activate()  # packs installed before this (re)start load now
+            for method, path, handler in self.manager.routes():
+                app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port,
@@ -166,8 +190,42 @@ class FakeComfyUI:
             self._runner = None
         self._reset_memory()
 
+    def _job(self, pid: str) -> dict[str, Any] | None:
+        """One job as newer servers' ``get_job`` normalises it (comfy_execution/jobs.py)."""
+        if pid in self.history:
+            entry = self.history[pid]
+            ok = entry["status"]["status_str"] == "success"
+            return {"id": pid, "status": "completed" if ok else "failed",
+                    "priority": entry["prompt"][0], "outputs": entry["outputs"],
+                    "execution_status": entry["status"],
+                    "outputs_count": sum(len(v.get("images", [])) for v in
+                                         entry["outputs"].values())}
+        if self._running is not None and self._running.prompt_id == pid:
+            return {"id": pid, "status": "in_progress", "priority": self._running.number,
+                    "outputs_count": 0}
+        for item in self._pending:
+            if item.prompt_id == pid:
+                return {"id": pid, "status": "pending", "priority": item.number,
+                        "outputs_count": 0}
+        return None
+
+    async def get_jobs(self, request: web.Request) -> web.Response:
+        pids = ([self._running.prompt_id] if self._running else []) + [
+            i.prompt_id for i in self._pending] + list(self.history)
+        jobs = [j for j in map(self._job, pids) if j is not None]
+        limit = int(request.query.get("limit", len(jobs) or 1))
+        return web.json_response({"jobs": jobs[:limit], "pagination": {
+            "offset": 0, "limit": limit, "total": len(jobs)}})
+
+    async def get_job(self, request: web.Request) -> web.Response:
+        job = self._job(request.match_info["prompt_id"])
+        if job is None:
+            return web.json_response({"error": "Job not found"}, status=404)
+        return web.json_response(job)
+
     @web.middleware
     async def _delay(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append(f"{request.method} {request.path}")
         if self.behaviour.response_delay and request.path not in ("/ws", "/api/ws"):
             await asyncio.sleep(self.behaviour.response_delay)
         return await handler(request)
@@ -180,13 +238,22 @@ class FakeComfyUI:
         sid = request.query.get("clientId") or uuid.uuid4().hex
         self.ws_connections += 1
         self._sockets[sid] = ws  # a second socket with the same id replaces the first
+        self.flags[sid] = False
         await ws.send_json({"type": "status", "data": {"status": {"exec_info": {
             "queue_remaining": self._remaining()}}, "sid": sid}})
+        running = self._running
+        if (running is not None and running.extra_data.get("client_id") == sid
+                and self._current_node is not None):
+            # The real server tells a reconnecting client which node runs, without a
+            # prompt_id (trace reconnect_same_client_id_midrun).
+            await ws.send_json({"type": "executing", "data": {"node": self._current_node}})
         first = True
         async for msg in ws:
             if msg.type == WSMsgType.TEXT and first:
                 data = json.loads(msg.data)
                 if data.get("type") == "feature_flags":
+                    self.flags[sid] = bool((data.get("data") or {}).get(
+                        "supports_preview_metadata"))
                     await ws.send_json({"type": "feature_flags", "data": {
                         "supports_preview_metadata": True, "max_upload_size": 104857600}})
             first = False
@@ -194,10 +261,20 @@ class FakeComfyUI:
             del self._sockets[sid]
         return ws
 
-    async def _send(self, client_id: str | None, kind: str, data: dict[str, Any]) -> None:
+    async def _send(self, client_id: str | None, kind: str, data: dict[str, Any], *,
+                    broadcast: bool = False) -> None:
+        """Route one message as the real server does (comfyui-api.md §5).
+
+        ``status`` and ``execution_interrupted`` go to every socket; a prompt without a
+        ``client_id`` sends no execution events at all, except ``progress_state``, which
+        then goes to everyone; everything else goes to the prompt's socket only.
+        """
         if self.behaviour.silent_ws and kind != "status":
             return
-        targets = (list(self._sockets.values()) if client_id is None
+        if client_id is None and not broadcast and kind not in ("status", "progress_state"):
+            return
+        everyone = broadcast or client_id is None
+        targets = (list(self._sockets.values()) if everyone
                    else [self._sockets[client_id]] if client_id in self._sockets else [])
         for ws in targets:
             if not ws.closed:
@@ -206,7 +283,23 @@ class FakeComfyUI:
 
     async def _status(self) -> None:
         await self._send(None, "status", {"status": {"exec_info": {
-            "queue_remaining": self._remaining()}}})
+            "queue_remaining": self._remaining()}}}, broadcast=True)
+
+    async def _send_binary(self, client_id: str | None, node: str, pid: str,
+                           png: bytes) -> None:
+        """A latent preview: type 4 with metadata when negotiated, else type 1 (PNG)."""
+        ws = self._sockets.get(client_id) if client_id is not None else None
+        if ws is None or ws.closed or self.behaviour.silent_ws:
+            return
+        if self.flags.get(str(client_id)):
+            meta = json.dumps({"node_id": node, "prompt_id": pid, "display_node_id": node,
+                               "parent_node_id": None, "real_node_id": node,
+                               "image_type": "image/png"}).encode()
+            frame = struct.pack(">II", 4, len(meta)) + meta + png
+        else:
+            frame = struct.pack(">II", 1, 2) + png
+        with contextlib.suppress(ConnectionError):
+            await ws.send_bytes(frame)
 
     def _remaining(self) -> int:
         return len(self._pending) + (1 if self._running else 0)
@@ -413,16 +506,31 @@ class FakeComfyUI:
                              {"node": None, "prompt_id": item.prompt_id})
 
     async def _execute(self, item: _Item) -> None:
+        """Run one prompt, sending what the real server sends, in its order.
+
+        Per node (traces blur_saveimage, two_prompts_queued): ``progress_state`` with the
+        node running -> ``executing`` -> for a sampler, per step ``progress_state`` (value
+        = step) then ``progress`` (a binary preview before it with preview metadata, after
+        it without) -> ``executed`` for an output node -> ``progress_state`` with the node
+        finished. ``progress_state`` always carries every node seen so far.
+        """
         pid, cid, prompt = item.prompt_id, item.extra_data.get("client_id"), item.prompt
         self.executed.append(pid)
         messages: list[list[Any]] = []
+        states: dict[str, dict[str, Any]] = {}
 
-        async def event(kind: str, data: dict[str, Any], *, keep: bool = False,
-                        broadcast: bool = False) -> None:
+        async def event(kind: str, data: dict[str, Any], *, keep: bool = False) -> None:
             data = {**data, "prompt_id": pid} if "prompt_id" not in data else data
             if keep:
                 messages.append([kind, data])
-            await self._send(None if broadcast else cid, kind, data)
+            await self._send(cid, kind, data)
+
+        async def state(nid: str, value: float, most: float, running: bool) -> None:
+            states[nid] = {"value": value, "max": most, "state": "running" if running
+                           else "finished", "node_id": nid, "prompt_id": pid,
+                           "display_node_id": nid, "parent_node_id": None, "real_node_id": nid}
+            await event("progress_state", {"prompt_id": pid,
+                                           "nodes": {k: dict(v) for k, v in states.items()}})
 
         def now() -> int:
             return int(time.time() * 1000)
@@ -439,8 +547,11 @@ class FakeComfyUI:
         outputs: dict[str, Any] = {}
         new_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
         samplers = [n for n in order if prompt[n]["class_type"] in SAMPLER_CLASSES]
-        progress_node = samplers[0] if samplers else next(
-            (n for n in order if prompt[n]["class_type"] == "CreateVideo"), None)
+        progress_nodes = samplers or [n for n in order if self.behaviour.step_class
+                                      and prompt[n]["class_type"] == self.behaviour.step_class]
+        live = [n for n in progress_nodes if n not in cached]
+        total_steps = max(1, self.behaviour.steps) * max(1, len(live))
+        step_no = 0
         executed: list[str] = []
         for nid in order:
             class_type = prompt[nid]["class_type"]
@@ -452,34 +563,41 @@ class FakeComfyUI:
                     outputs[nid] = ui
                     await event("executed", {"node": nid, "display_node": nid, "output": ui,
                                              "prompt_id": pid})
+                    await state(nid, 1, 1, False)
                 continue
-            await event("progress_state", {"prompt_id": pid, "nodes": {nid: {
-                "value": 0.0, "max": 1.0, "state": "running", "node_id": nid, "prompt_id": pid,
-                "display_node_id": nid, "parent_node_id": None, "real_node_id": nid}}})
+            await state(nid, 0.0, 1.0, True)
+            self._current_node = nid
             await event("executing", {"node": nid, "display_node": nid, "prompt_id": pid})
             if self._interrupt:
                 return await self._interrupted(item, nid, class_type, executed, messages)
             args = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
                     for k, v in (prompt[nid].get("inputs") or {}).items()}
-            if nid == progress_node:
+            if nid in live:
                 steps = max(1, self.behaviour.steps)
                 for step in range(1, steps + 1):
+                    step_no += 1
                     # Deadlines from the job's start: the whole job takes run_seconds
                     # (the fake's own work fits in the last fifth), not run_seconds + work.
-                    due = started + 0.8 * self.behaviour.run_seconds * step / steps
+                    due = started + 0.8 * self.behaviour.run_seconds * step_no / total_steps
                     await asyncio.sleep(max(0.0, due - time.monotonic()))
-                    if self.behaviour.crash_at_step == step:
+                    if self.behaviour.crash_at_step == step_no:
                         asyncio.get_running_loop().create_task(self.kill())
                         await asyncio.sleep(3600)  # cancelled by kill()
-                    if self.behaviour.drop_ws_at_step == step:
+                    if self.behaviour.drop_ws_at_step == step_no:
                         self.behaviour.drop_ws_at_step = None
                         self.behaviour.silent_ws = self.behaviour.silent_after_drop
                         for ws in list(self._sockets.values()):
                             await ws.close()
                     if self._interrupt:
                         return await self._interrupted(item, nid, class_type, executed, messages)
+                    await state(nid, float(step), float(steps), True)
+                    with_meta = cid is not None and self.flags.get(str(cid), False)
+                    if self.behaviour.previews and with_meta:
+                        await self._send_binary(cid, nid, pid, _PREVIEW_PNG)
                     await event("progress", {"value": step, "max": steps, "prompt_id": pid,
                                              "node": nid})
+                    if self.behaviour.previews and not with_meta:
+                        await self._send_binary(cid, nid, pid, _PREVIEW_PNG)
             try:
                 if class_type == self.behaviour.fail_class:
                     raise NodeFailure("torch.OutOfMemoryError", self.behaviour.fail_message)
@@ -505,9 +623,12 @@ class FakeComfyUI:
                 outputs[nid] = ui
                 await event("executed", {"node": nid, "display_node": nid, "output": ui,
                                          "prompt_id": pid})
+            await state(nid, 1.0, 1.0, False)
         self._cache = new_cache
+        self._current_node = None
         await asyncio.sleep(max(0.0, started + self.behaviour.run_seconds - time.monotonic()))
         await event("execution_success", {"prompt_id": pid, "timestamp": now()}, keep=True)
+        self.completed.append(pid)
         self._store(item, outputs, "success", messages)
         return None
 
@@ -516,7 +637,7 @@ class FakeComfyUI:
         data = {"prompt_id": item.prompt_id, "node_id": nid, "node_type": class_type,
                 "executed": executed, "timestamp": int(time.time() * 1000)}
         messages.append(["execution_interrupted", data])
-        await self._send(None, "execution_interrupted", data)
+        await self._send(None, "execution_interrupted", data, broadcast=True)
         self._store(item, {}, "error", messages)
 
     def _store(self, item: _Item, outputs: dict[str, Any], status: str,
@@ -529,11 +650,116 @@ class FakeComfyUI:
                          "real_node_id": n} for n in outputs} if ok else {}}
 
 
+MANAGER_PACKS = {
+    # registry id (as ComfyUI-Manager's getmappings keys it) -> (fake pack, node classes)
+    "comfyui-framepackwrapper": ("framepack", [
+        "DownloadAndLoadFramePackModel", "FramePackFindNearestBucket", "FramePackLoraSelect",
+        "FramePackSampler", "FramePackSingleFrameSampler", "FramePackTorchCompileSettings",
+        "LoadFramePackModel"]),
+}
+MANAGER_MODEL_TYPES = {"checkpoints": "checkpoint", "loras": "lora", "vae": "VAE",
+                       "diffusion_models": "diffusion_model", "text_encoders": "clip",
+                       "clip_vision": "clip_vision"}
+
+
+class FakeManager:
+    """ComfyUI-Manager's routes (manager_server.py): node-pack mappings, the model list,
+    the install queue. Packs load at the server's next start, as on a real server;
+    models are there at once."""
+
+    def __init__(self, fake: FakeComfyUI) -> None:
+        self.fake = fake
+        self.queue: list[tuple[str, dict[str, Any]]] = []
+        self.done: list[tuple[str, dict[str, Any]]] = []
+        self.installed_packs: list[str] = []
+        self.processing = False
+
+    def activate(self) -> None:
+        self.fake.packs = tuple(dict.fromkeys([*self.fake.packs, *self.installed_packs]))
+        self.fake._info = None
+
+    def routes(self) -> list[tuple[str, str, Any]]:
+        return [("GET", "/manager/version", self.version),
+                ("GET", "/customnode/getmappings", self.mappings),
+                ("GET", "/externalmodel/getlist", self.model_list),
+                ("POST", "/manager/queue/install", self.install),
+                ("POST", "/manager/queue/install_model", self.install_model),
+                ("GET", "/manager/queue/start", self.start),
+                ("GET", "/manager/queue/status", self.status)]
+
+    async def version(self, request: web.Request) -> web.Response:
+        return web.Response(text="V3.37")
+
+    async def mappings(self, request: web.Request) -> web.Response:
+        if "mode" not in request.query:
+            return web.Response(status=500)  # the real handler reads query["mode"]
+        return web.json_response({key: [nodes, {"title_aux": key}]
+                                  for key, (_, nodes) in MANAGER_PACKS.items()})
+
+    async def model_list(self, request: web.Request) -> web.Response:
+        if "mode" not in request.query:
+            return web.Response(status=500)
+        models = []
+        for folder, files in ALL_MODELS.items():
+            for file in files:
+                models.append({
+                    "name": file, "type": MANAGER_MODEL_TYPES.get(folder, folder),
+                    "base": "", "save_path": "default", "description": "",
+                    "reference": "", "filename": file,
+                    "url": f"https://huggingface.co/fake/{file}",
+                    "installed": str(file in self.fake.models.get(folder, ()))})
+        return web.json_response({"models": models})
+
+    async def install(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if not {"version", "channel", "mode"} <= set(body):
+            return web.Response(status=500)  # KeyError in the real handler
+        if body["version"] != "unknown" and body.get("id") not in MANAGER_PACKS:
+            return web.Response(status=404, text="unknown node pack")
+        self.queue.append(("install", body))
+        return web.Response(status=200)
+
+    async def install_model(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if not str(body.get("filename", "")).endswith(".safetensors"):
+            return web.Response(status=403, text="A security error has occurred.")
+        self.queue.append(("install-model", body))
+        return web.Response(status=200)
+
+    async def start(self, request: web.Request) -> web.Response:
+        if self.processing:
+            return web.Response(status=201)
+        self.processing = True
+        self.done = []
+        asyncio.get_running_loop().create_task(self._work())
+        return web.Response(status=200)
+
+    async def _work(self) -> None:
+        while self.queue:
+            kind, body = self.queue.pop(0)
+            await asyncio.sleep(0.01)
+            if kind == "install":
+                self.installed_packs.append(MANAGER_PACKS[body["id"]][0])
+            else:
+                folder = next(f for f, files in ALL_MODELS.items() if body["filename"] in files)
+                self.fake.models.setdefault(folder, []).append(body["filename"])
+                self.fake._info = None
+            self.done.append((kind, body))
+        self.processing = False
+
+    async def status(self, request: web.Request) -> web.Response:
+        done = len(self.done)
+        return web.json_response({"total_count": done + len(self.queue), "done_count": done,
+                                  "in_progress_count": 0, "is_processing": self.processing})
+
+
 class FakeServer:
     """Runs a :class:`FakeComfyUI` on 127.0.0.1 in a background thread with its own loop."""
 
     def __init__(self, fake: FakeComfyUI) -> None:
         self.fake = fake
+        self._paused = threading.Event()
+        self._released = threading.Event()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                         name="fake-comfyui")
@@ -561,7 +787,25 @@ class FakeServer:
     def restart(self) -> None:
         self.call(self.fake.start())
 
+    def pause(self) -> None:
+        """Freeze the server like SIGSTOP: its loop blocks, so connections are accepted by
+        the kernel but nothing is answered, no WebSocket ping is returned, no job runs."""
+        if self._paused.is_set():
+            return
+        self._paused.set()
+        self._released.clear()
+        self.loop.call_soon_threadsafe(self._freeze)
+
+    def _freeze(self) -> None:
+        self._released.wait()  # blocks the server's whole event loop on purpose
+
+    def resume(self) -> None:
+        """SIGCONT: the loop runs on where it stopped."""
+        self._paused.clear()
+        self._released.set()
+
     def close(self) -> None:
+        self.resume()
         self.call(self.fake.kill())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)

@@ -201,8 +201,10 @@ def test_no_server_left_is_a_clear_error(make_server: Callable[..., FakeServer],
                                          tmp_path: Path) -> None:
     doomed = make_server(behaviour=Behaviour(crash_at_step=1))
     home = tmp_path / "home"
-    with pytest.raises(ComfyConnectionError, match="no healthy ComfyUI server left"):
-        generate(backend([doomed], home), request(home, start=start_png(home)))
+    with pytest.raises(ComfyConnectionError, match="no healthy ComfyUI server left for this "
+                       "job after waiting"):
+        generate(backend([doomed], home, grace=1.0, probe_delays=(0.05, 0.2)),
+                 request(home, start=start_png(home)))
 
 
 def test_concurrency_limit(make_server: Callable[..., FakeServer], tmp_path: Path) -> None:
@@ -236,3 +238,26 @@ def test_registered_as_comfyui(tmp_path: Path) -> None:
     b = create_backend("comfyui", settings)
     assert b.name == "comfyui" and b.max_segment_seconds == 12.0
     asyncio.run(b.aclose())
+
+
+def test_the_latest_preview_is_the_segment_thumbnail_while_it_renders(
+        make_server: Callable[..., FakeServer], tmp_path: Path) -> None:
+    server = make_server(behaviour=Behaviour(run_seconds=0.2, steps=4, previews=True))
+    home = tmp_path / "home"
+    thumbnail = home / "renders" / "s2" / "segment_001_preview.png"
+    seen_while_rendering: list[bool] = []
+    b = backend([server], home)
+
+    async def main() -> Any:
+        def on_event(event: ProgressEvent) -> None:
+            if "step" in event.message:
+                seen_while_rendering.append(thumbnail.is_file())
+        try:
+            return await b.generate(request(home, start=start_png(home)), on_event)
+        finally:
+            await b.aclose()
+
+    asyncio.run(main())
+    assert seen_while_rendering and all(seen_while_rendering)
+    assert read_image(thumbnail.with_name("segment_001_first.png")).size
+    assert not thumbnail.exists()  # the real first frame replaces it once done

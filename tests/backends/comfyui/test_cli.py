@@ -86,3 +86,54 @@ def test_import_reports_unknown_node_types(tmp_path: Path) -> None:
                        "--object-info", str(info_file))
     assert code == 2
     assert "KSampler" in out and "CheckpointLoaderSimple" in out
+
+
+def test_doctor_fix_installs_through_the_manager_then_the_template_is_ready(
+        make_server: Callable[..., FakeServer], tmp_path: Path) -> None:
+    server = make_server(models={}, packs=("core",), manager=True)
+    code, out = invoke(tmp_path, "doctor", "--json", urls=server.url)
+    before = {t["name"]: t for t in json.loads(out)["servers"][0]["templates"]}
+    assert not before["framepack_i2v"]["ready"]
+    code, out = invoke(tmp_path, "--json", "doctor", "--fix", "--yes", urls=server.url)
+    assert code == 0, out
+    document = json.loads(out[out.index("{"):])
+    (plan,) = document["plans"]
+    assert plan["manager"] and plan["restart_needed"]
+    steps = {(s["kind"], s["name"]): s for s in plan["steps"]}
+    assert steps[("node_pack", "comfyui-framepackwrapper")]["via"] == "manager"
+    assert "framepack_i2v" in steps[("node_pack", "comfyui-framepackwrapper")]["needed_by"]
+    assert all(s["via"] == "manager" for s in plan["steps"])
+    assert document["installed"][0]["installed"]
+    assert server.fake.manager is not None and server.fake.manager.installed_packs
+    server.kill()
+    server.restart()  # new node packs load when ComfyUI restarts
+    # Only now can the new nodes' model inputs be checked: a second round installs those.
+    code, out = invoke(tmp_path, "--json", "doctor", "--fix", "--yes", urls=server.url)
+    assert code == 0, out
+    (plan,) = json.loads(out[out.index("{"):])["plans"]
+    assert {s["kind"] for s in plan["steps"]} == {"model"} and not plan["restart_needed"]
+    code, out = invoke(tmp_path, "doctor", "--json", urls=server.url)
+    after = {t["name"]: t for t in json.loads(out)["servers"][0]["templates"]}
+    assert after["framepack_i2v"]["ready"], after["framepack_i2v"]
+    assert all(t["ready"] for t in after.values()), {k: v for k, v in after.items()
+                                                     if not v["ready"]}
+
+
+def test_doctor_fix_without_the_manager_prints_the_exact_commands(
+        make_server: Callable[..., FakeServer], tmp_path: Path) -> None:
+    server = make_server(models={}, packs=("core",))
+    code, out = invoke(tmp_path, "doctor", "--fix", urls=server.url)
+    assert code == 0, out
+    assert "no ComfyUI-Manager" in out
+    assert "git clone https://github.com/kijai/ComfyUI-FramePackWrapper" in out
+    assert "put it in ComfyUI/models/diffusion_models/" in out
+
+
+def test_doctor_fix_asks_before_installing(make_server: Callable[..., FakeServer],
+                                           tmp_path: Path) -> None:
+    server = make_server(models={}, packs=("core",), manager=True)
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "doctor", "--fix"],
+                                env={"COMFYUI_URLS": server.url}, input="n\n")
+    assert result.exit_code == 0, result.output
+    assert "Install" in result.output
+    assert server.fake.manager is not None and not server.fake.manager.done

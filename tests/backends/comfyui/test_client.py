@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import struct
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,7 +68,11 @@ def test_run_reports_progress_and_outputs(comfy: FakeServer, tmp_path: Path) -> 
     assert result.prompt_id == "our-own-id-1"
     assert comfy.fake.posted == ["our-own-id-1"]
     assert comfy.fake.socket_open_at_post == [True]  # WebSocket connected before the POST
-    assert [(p.value, p.max) for p in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [(p.value, p.max) for p in seen if p.max] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(set(fractions)) > 8  # every node and step moves it, not just start and end
+    assert seen[-1].phase == "done"
     assert {f.node_id for f in result.files} == {"3", "5"}
     assert result.files_of("3")[0].animated
     assert sorted(p.name for p in paths) == ["last_00001_.png", "vid_00001_.mp4"]
@@ -432,3 +436,46 @@ def test_fake_follows_the_captured_event_order_and_view_rules(comfy: FakeServer)
                               "executing", "executing", "executed", "execution_success",
                               "status", "executing"]
     assert list(codes.values()) == [200, 400, 403, 400, 404]
+
+
+@pytest.mark.parametrize("jobs_api", [False, True], ids=["0.3.64", "with-api-jobs"])
+def test_resume_and_cancel_use_api_jobs_where_the_server_has_it(
+        make_server: Callable[..., FakeServer], jobs_api: bool) -> None:
+    server = make_server(jobs_api=jobs_api)
+    server.behaviour.run_seconds = 1.0
+    server.behaviour.steps = 10
+
+    async def main() -> tuple[Any, Any, str]:
+        async with client(server) as first:
+            running = await first.submit(graph(), prompt_id="running-job")
+            pending = await first.submit(graph(**{"1__color": 5}), prompt_id="pending-job")
+            await first.cancel(pending)  # waiting: deleted, the running job untouched
+            state, _ = await first.job_state(pending)
+            result = await first.wait(running)
+        async with client(server) as second:  # a new process of ours, picking it up
+            again = await second.resume("running-job")
+            gone = await second.resume("never-submitted")
+        return result, (again, gone), state
+
+    result, (again, gone), state = run(main())
+    assert state == "unknown" and "pending-job" not in server.fake.executed
+    assert server.fake.interrupts == []  # nothing was interrupted to cancel a waiting job
+    assert again is not None and again.outputs == result.outputs and gone is None
+    used = [r for r in server.fake.requests if r.startswith("GET /api/jobs/")]
+    assert bool(used) == jobs_api
+
+
+def test_latent_previews_reach_their_job_with_metadata(comfy: FakeServer) -> None:
+    comfy.behaviour.previews = True
+    comfy.behaviour.steps = 3
+    previews: list[Any] = []
+
+    async def main() -> Any:
+        async with client(comfy) as c:
+            return await c.run(graph(), prompt_id="with-previews", on_preview=previews.append)
+
+    run(main())
+    assert [(p.prompt_id, p.node, p.image_format) for p in previews] == [
+        ("with-previews", "2", "png")] * 3  # CreateVideo stands in for the sampler here
+    assert all(p.data.startswith(b"\x89PNG") for p in previews)
+    assert comfy.fake.flags and all(comfy.fake.flags.values())  # negotiated type 4

@@ -175,3 +175,104 @@ def test_api_format_passes_through() -> None:
     assert is_api_format(api) and convert_workflow(api, INFO) == api
     with pytest.raises(WorkflowImportError, match="not a ComfyUI workflow"):
         convert_workflow({"hello": 1}, INFO)
+
+
+def _sub(sub_id: str, nodes: list[dict[str, Any]], links: list[tuple[Any, ...]],
+         inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]) -> dict[str, Any]:
+    keys = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+    return {"id": sub_id, "nodes": nodes, "links": [dict(zip(keys, lk, strict=True))
+                                                   for lk in links],
+            "inputs": [{"name": n, "type": t} for n, t in inputs],
+            "outputs": [{"name": n, "type": t} for n, t in outputs]}
+
+
+BLUR = "b1b1b1b1-0000-4000-8000-000000000001"
+OUTER = "0a0a0a0a-0000-4000-8000-000000000002"
+
+
+def _blur_subgraph() -> dict[str, Any]:
+    """image -> ImageBlur(radius from subgraph input 'radius') -> IMAGE; local link ids 1-3."""
+    return _sub(BLUR, [_n(1, "ImageBlur", [5, 1.0], [
+        {"name": "image", "type": "IMAGE", "link": 1},
+        {"name": "blur_radius", "type": "INT", "link": 2, "widget": {"name": "blur_radius"}}])],
+        [(1, -10, 0, 1, 0, "IMAGE"), (2, -10, 1, 1, 1, "INT"), (3, 1, 0, -20, 0, "IMAGE")],
+        [("image", "IMAGE"), ("radius", "INT")], [("IMAGE", "IMAGE")])
+
+
+def test_an_unlinked_subgraph_input_keeps_the_inner_widget_not_a_local_link_id() -> None:
+    # Outer link ids 1 and 2 collide with the subgraph's local ids 1 and 2: the inner
+    # blur_radius (local link 2, unfed outside) must not end up wired to outer link 2.
+    instance = _n(5, BLUR, [], [{"name": "image", "type": "IMAGE", "link": 1}])
+    doc = _ui([_n(4, "EmptyImage", [8, 8, 1, 0]), instance,
+               _n(6, "SaveImage", ["x"], [{"name": "images", "type": "IMAGE", "link": 2}])],
+              [[1, 4, 0, 5, 0, "IMAGE"], [2, 5, 0, 6, 0, "IMAGE"]],
+              definitions={"subgraphs": [_blur_subgraph()]})
+    graph = convert_workflow(doc, INFO)
+    assert graph["5:1"]["inputs"] == {"image": ["4", 0], "blur_radius": 5, "sigma": 1.0}
+    assert graph["6"]["inputs"]["images"] == ["5:1", 0]
+
+
+def test_outer_links_reach_subgraph_inputs_by_name_not_slot_number() -> None:
+    # The instance shows only 'radius' (slot 0), which is the subgraph's input 1.
+    instance = _n(5, BLUR, [], [{"name": "radius", "type": "INT", "link": 3,
+                                 "widget": {"name": "radius"}},
+                                {"name": "image", "type": "IMAGE", "link": 1}])
+    doc = _ui([_n(4, "EmptyImage", [8, 8, 1, 0]), _n(3, "PrimitiveNode", [9]), instance,
+               _n(6, "SaveImage", ["x"], [{"name": "images", "type": "IMAGE", "link": 2}])],
+              [[1, 4, 0, 5, 1, "IMAGE"], [2, 5, 0, 6, 0, "IMAGE"], [3, 3, 0, 5, 0, "INT"]],
+              definitions={"subgraphs": [_blur_subgraph()]})
+    graph = convert_workflow(doc, INFO)
+    assert graph["5:1"]["inputs"] == {"image": ["4", 0], "blur_radius": 9, "sigma": 1.0}
+
+
+def test_instance_widget_values_fill_widget_typed_subgraph_inputs_in_order() -> None:
+    instance = _n(5, BLUR, [7], [{"name": "image", "type": "IMAGE", "link": 1}])
+    doc = _ui([_n(4, "EmptyImage", [8, 8, 1, 0]), instance,
+               _n(6, "SaveImage", ["x"], [{"name": "images", "type": "IMAGE", "link": 2}])],
+              [[1, 4, 0, 5, 0, "IMAGE"], [2, 5, 0, 6, 0, "IMAGE"]],
+              definitions={"subgraphs": [_blur_subgraph()]})
+    assert convert_workflow(doc, INFO)["5:1"]["inputs"]["blur_radius"] == 7
+
+
+def test_nested_subgraphs_expand_and_hand_values_down() -> None:
+    # OUTER holds a BLUR instance (inner id 2) and an ImageInvert (inner id 3); its own
+    # input 'r' feeds the nested instance's 'radius'.
+    outer = _sub(OUTER, [
+        _n(2, BLUR, [], [{"name": "image", "type": "IMAGE", "link": 1},
+                         {"name": "radius", "type": "INT", "link": 2,
+                          "widget": {"name": "radius"}}]),
+        _n(3, "ImageInvert", None, [{"name": "image", "type": "IMAGE", "link": 3}])],
+        [(1, -10, 0, 2, 0, "IMAGE"), (2, -10, 1, 2, 1, "INT"), (3, 2, 0, 3, 0, "IMAGE"),
+         (4, 3, 0, -20, 0, "IMAGE")],
+        [("image", "IMAGE"), ("r", "INT")], [("IMAGE", "IMAGE")])
+    instance = _n(7, OUTER, [11], [{"name": "image", "type": "IMAGE", "link": 1}])
+    doc = _ui([_n(4, "EmptyImage", [8, 8, 1, 0]), instance,
+               _n(6, "SaveImage", ["x"], [{"name": "images", "type": "IMAGE", "link": 2}])],
+              [[1, 4, 0, 7, 0, "IMAGE"], [2, 7, 0, 6, 0, "IMAGE"]],
+              definitions={"subgraphs": [outer, _blur_subgraph()]})
+    graph = convert_workflow(doc, INFO)
+    assert sorted(graph) == ["4", "6", "7:2:1", "7:3"]
+    assert graph["7:2:1"]["inputs"] == {"image": ["4", 0], "blur_radius": 11, "sigma": 1.0}
+    assert graph["7:3"]["inputs"] == {"image": ["7:2:1", 0]}
+    assert graph["6"]["inputs"]["images"] == ["7:3", 0]
+
+
+def test_a_bypassed_subgraph_instance_bypasses_its_body() -> None:
+    instance = _n(5, BLUR, [], [{"name": "image", "type": "IMAGE", "link": 1}], mode=4)
+    doc = _ui([_n(4, "EmptyImage", [8, 8, 1, 0]), instance,
+               _n(6, "SaveImage", ["x"], [{"name": "images", "type": "IMAGE", "link": 2}])],
+              [[1, 4, 0, 5, 0, "IMAGE"], [2, 5, 0, 6, 0, "IMAGE"]],
+              definitions={"subgraphs": [_blur_subgraph()]})
+    graph = convert_workflow(doc, INFO)
+    assert sorted(graph) == ["4", "6"] and graph["6"]["inputs"]["images"] == ["4", 0]
+
+
+def test_an_out_of_range_value_is_refused_at_import_naming_node_and_input() -> None:
+    doc = _ui([_n(1, "EmptyImage", [0, 48, 1, 0]),
+               _n(2, "SaveImage", ["x"], [{"name": "images", "type": "IMAGE", "link": 1}])],
+              [[1, 1, 0, 2, 0, "IMAGE"]])
+    with pytest.raises(WorkflowImportError) as caught:
+        convert_workflow(doc, INFO)
+    assert [(p.node_id, p.input_name, p.kind) for p in caught.value.problems] == [
+        ("1", "width", "out_of_range")]
+    assert "node 1 (EmptyImage) input 'width'" in str(caught.value)
