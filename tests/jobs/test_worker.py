@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio import _worker
+from studio.jobs import _worker
 from studio._config import Settings
 from studio.jobs._records import ClaimedJob, HeartbeatResult, JobStatus
 from studio.jobs._runners import describe_failure, job_runner, register_job_type
