@@ -35,6 +35,7 @@ from studio._storage._models import SceneModel, SegmentModel, utcnow
 from studio._video import VideoWriter, iter_frames, probe, read_image, write_png
 from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
 from studio.quality import Decision, fit_color_transfer
+from studio.sound._render import finish_sound, speak_episode
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -81,6 +82,7 @@ class RenderSummary:
     scenes: list[dict[str, Any]] = field(default_factory=list)
     report: Path | None = None
     report_html: Path | None = None
+    sound: dict[str, Any] | None = None  # the sound record (studio.sound.read_sound_record)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +94,7 @@ class RenderSummary:
             "report_html": str(self.report_html) if self.report_html else None,
             "seconds": round(self.seconds, 2),
             "scenes": self.scenes,
+            "sound": self.sound,
         }
 
 
@@ -168,7 +171,8 @@ async def _render(
     scene_concurrency: int,
     started: float,
 ) -> RenderSummary:
-    briefs = prepare_episode(studio, episode=episode, project=project)
+    speech = await speak_episode(studio, episode=episode, project=project)
+    briefs = prepare_episode(studio, episode=episode, project=project, scene_seconds=speech.scene_seconds)
     project_title = briefs[0].project
     out_dir = episode_dir(studio.home, project_title, episode)
     tracker = _Progress(studio, [b.scene_id for b in briefs], progress)
@@ -207,6 +211,8 @@ async def _render(
         _set_episode_status(studio, briefs[0], "failed")
         raise
     video = _stitch_episode(studio, briefs, out_dir)
+    tracker.emit(0.999, f"episode {episode}: mixing sound and subtitles")
+    sound = finish_sound(studio, briefs, video, speech, transition_seconds=TRANSITION_SECONDS)
     tracker.emit(1.0, f"episode {episode} finished")
     return RenderSummary(
         project=project_title,
@@ -215,6 +221,7 @@ async def _render(
         backend=backend.name,
         seconds=time.perf_counter() - started,
         scenes=scene_summaries(studio, [b.scene_id for b in briefs]),
+        sound=sound,
     )
 
 

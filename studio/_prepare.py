@@ -6,7 +6,9 @@ Everything here is decided before a pixel is generated, from the database alone,
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +37,18 @@ def episode_dir(home: Path, project: str, episode: int) -> Path:
     return home / "renders" / slug(project) / f"episode_{episode:02d}"
 
 
-def prepare_episode(studio: Studio, *, episode: int, project: str | None = None) -> list[SceneBrief]:
+def prepare_episode(
+    studio: Studio,
+    *,
+    episode: int,
+    project: str | None = None,
+    scene_seconds: Mapping[int, float] | None = None,
+) -> list[SceneBrief]:
     """Propagate memory, plan every scene and store each segment's prompts.
+
+    ``scene_seconds`` lengthens scenes (by number) whose dialogue outlasts them
+    (:func:`studio.sound.speak_episode`); a finished scene that is now too short is
+    planned again.
 
     Idempotent: completed segments are kept; stale scenes lose their old segments (rows
     and files) and are planned again. Returns the scenes in order.
@@ -60,6 +72,16 @@ def prepare_episode(studio: Studio, *, episode: int, project: str | None = None)
         briefs = []
         for scene in episode_row.scenes:
             brief = load_scene_brief(session, scene)
+            seconds = (scene_seconds or {}).get(scene.scene_number, 0.0)
+            if seconds > brief.spec.duration:
+                brief = dataclasses.replace(
+                    brief,
+                    spec=brief.spec.model_copy(update={"duration": seconds}),
+                    context=dataclasses.replace(brief.context, duration_seconds=seconds),
+                )
+                too_short = (scene.actual_duration_seconds or 0.0) < seconds - 0.5 / brief.defaults.fps
+                if scene.status in ("completed", "review") and too_short:
+                    scene.status = "stale"
             _plan_scene_without_commit(session, studio.home, scene, brief, backend_limit)
             briefs.append(brief)
         return briefs

@@ -37,7 +37,10 @@ __all__ = [
     "DialogueSpec",
     "EpisodeSpec",
     "LoraSpec",
+    "MusicSpec",
     "SceneSpec",
+    "SoundEffectSpec",
+    "VoiceSpec",
     "Screenplay",
     "load_screenplay",
     "parse_screenplay",
@@ -88,6 +91,38 @@ class LoraSpec(_Spec):
     )
 
 
+class VoiceSpec(_Spec):
+    """How a character sounds: a TTS voice id (empty: the backend's default voice),
+    a speed factor and a pitch shift in semitones."""
+
+    id: str = Field(default="", max_length=255)
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    pitch: float = Field(default=0.0, ge=-12.0, le=12.0, description="semitones")
+
+
+def _file_only(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
+
+
+class MusicSpec(_Spec):
+    """A music file under a scene or an episode (paths relative to the screenplay)."""
+
+    file: str = Field(min_length=1)
+    volume_db: float = Field(default=-10.0, ge=-60.0, le=12.0)
+
+
+class SoundEffectSpec(_Spec):
+    """A sound effect placed ``at`` seconds into its scene (or episode)."""
+
+    file: str = Field(min_length=1)
+    at: float = Field(default=0.0, ge=0.0, le=3600.0, description="seconds")
+    volume_db: float = Field(default=0.0, ge=-60.0, le=12.0)
+
+
+Music = Annotated[MusicSpec, BeforeValidator(_file_only)]
+SoundEffect = Annotated[SoundEffectSpec, BeforeValidator(_file_only)]
+
+
 class CharacterSpec(_Spec):
     name: str = Field(min_length=1, max_length=255)
     description: Text = ""
@@ -99,6 +134,7 @@ class CharacterSpec(_Spec):
     palette: list[Colour] = Field(default_factory=list)
     reference_images: list[str] = Field(default_factory=list)
     lora: LoraSpec | None = None
+    voice: VoiceSpec = Field(default_factory=VoiceSpec)
 
 
 def _name_only(value: Any) -> Any:
@@ -126,6 +162,7 @@ class CameraSpec(_Spec):
 class DialogueSpec(_Spec):
     speaker: str = Field(min_length=1)
     line: str = Field(min_length=1)
+    at: float | None = Field(default=None, ge=0.0, le=3600.0, description="seconds into the scene")
 
 
 class SceneSpec(_Spec):
@@ -148,6 +185,8 @@ class SceneSpec(_Spec):
     tension: float = Field(default=0.5, ge=0.0, le=1.0)
     pacing: Pacing = "medium"
     story_beat: str = ""
+    music: Music | None = None  # replaces the episode's music during this scene
+    effects: list[SoundEffect] = Field(default_factory=list)
 
 
 class EpisodeSpec(_Spec):
@@ -155,6 +194,8 @@ class EpisodeSpec(_Spec):
     title: str = ""
     synopsis: Text = ""
     scenes: list[SceneSpec] = Field(default_factory=list)
+    music: Music | None = None  # under every scene that names none
+    effects: list[SoundEffect] = Field(default_factory=list)  # `at` from the episode's start
 
 
 def _known_thresholds(quality: dict[str, float]) -> dict[str, float]:
@@ -172,6 +213,8 @@ class DefaultsSpec(_Spec):
     style_preset: str = "anime"
     negative_prompt: str = "low quality, blurry, distorted, deformed"
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # When a scene's dialogue runs longer than its duration: lengthen it, or refuse to render.
+    speech_overflow: Literal["extend", "refuse"] = "extend"
     quality: Annotated[dict[str, float], AfterValidator(_known_thresholds)] = Field(
         default_factory=dict
     )  # thresholds, see README
@@ -277,6 +320,8 @@ def _cross_check(play: Screenplay, base_dir: Path | None) -> Iterable[tuple[tupl
                 )
     seen_episodes: set[int] = set()
     seen_scenes: dict[int, tuple[Any, ...]] = {}
+    if base_dir is not None:
+        yield from _missing_sound_files(play, base_dir)
     for e, episode in enumerate(play.episodes):
         if episode.number in seen_episodes:
             yield ("episodes", e, "number"), f"duplicate episode number {episode.number}"
@@ -300,6 +345,27 @@ def _cross_check(play: Screenplay, base_dir: Path | None) -> Iterable[tuple[tupl
                 elif shown.name in present:
                     yield here + ("characters", c), f"character {shown.name!r} is listed twice"
                 present.add(shown.name)
+
+
+def sound_files(play: Screenplay) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Every music and effect file the screenplay names, with its YAML path."""
+    for e, episode in enumerate(play.episodes):
+        if episode.music is not None:
+            yield ("episodes", e, "music", "file"), episode.music.file
+        for k, effect in enumerate(episode.effects):
+            yield ("episodes", e, "effects", k, "file"), effect.file
+        for s, scene in enumerate(episode.scenes):
+            here = ("episodes", e, "scenes", s)
+            if scene.music is not None:
+                yield here + ("music", "file"), scene.music.file
+            for k, effect in enumerate(scene.effects):
+                yield here + ("effects", k, "file"), effect.file
+
+
+def _missing_sound_files(play: Screenplay, base_dir: Path) -> Iterable[tuple[tuple[Any, ...], str]]:
+    for loc, name in sound_files(play):
+        if not (base_dir / name).expanduser().is_file():
+            yield loc, f"sound file {name!r} does not exist (paths are relative to the screenplay)"
 
 
 def _unknown(kind: str, value: str, known: list[str]) -> str:
