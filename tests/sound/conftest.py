@@ -33,7 +33,7 @@ def show(folder: Path, *, voice: str = "nova", music: bool = True, overflow: str
         "scenes": [
             {
                 "number": 1, "location": "pier", "duration": 3, "characters": ["Ada"],
-                "transition": "dissolve",
+                "transition": "dissolve", "camera": {"movement": "pan"},
                 "dialogue": [
                     {"speaker": "Ada", "line": "Hello there", "at": 0.5},  # 11 chars: 0.66 s
                     {"speaker": "Ben", "line": "Hi"},
@@ -41,6 +41,7 @@ def show(folder: Path, *, voice: str = "nova", music: bool = True, overflow: str
             },
             {
                 "number": 2, "location": "street", "duration": 2, "characters": ["Ada"],
+                "camera": {"movement": "zoom"},
                 "dialogue": [{"speaker": "Ada", "line": "A much longer line than the scene can hold" * 2
                               if long_line else "Bye", "at": 0.4}],
             },
