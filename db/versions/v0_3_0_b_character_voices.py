@@ -6,7 +6,7 @@ Create Date: 2026-12-03
 
 Frozen: this file never imports the live models. Only new, nullable columns: existing
 rows keep every value (a character without a voice speaks in the TTS backend's default
-voice), and the downgrade drops exactly these columns. Batch mode, so SQLite follows.
+voice), and the downgrade drops exactly these columns, in place (see ``downgrade``).
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("movie_episodes", schema=None) as batch_op:
+    # recreate="never": SQLite (3.35+) drops a column in place. Batch mode's default would
+    # copy and drop the table, and dropping it cascades (ON DELETE CASCADE) to the rows
+    # that reference it: every scene memory of every character would be lost.
+    with op.batch_alter_table("movie_episodes", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("sound")
-    with op.batch_alter_table("anime_characters", schema=None) as batch_op:
+    with op.batch_alter_table("anime_characters", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("voice_pitch")
         batch_op.drop_column("voice_speed")
         batch_op.drop_column("voice_id")
