@@ -279,7 +279,7 @@ def _initialise_memory(
         tension_level=spec.tension,
         pacing=spec.pacing,
         story_beat=spec.story_beat or None,
-        key_dialogue=[d.model_dump() for d in spec.dialogue],
+        key_dialogue=[d.model_dump(exclude_none=True) for d in spec.dialogue],
         transition_to_next=spec.transition,
     )
     session.add(story)
