@@ -28,6 +28,7 @@ if _typing.TYPE_CHECKING:
         decode_speech,
         register_tts_backend,
     )
+    from studio.sound._views import sound_html, subtitles_track_html, waveform_figure
 
 _LAZY = {
     "BadAudioError": "_tts",
@@ -48,7 +49,10 @@ _LAZY = {
     "finish_episode_sound": "_episode",
     "read_sound_record": "_episode",
     "register_tts_backend": "_tts",
+    "sound_html": "_views",
     "speak_episode": "_speech",
+    "subtitles_track_html": "_views",
+    "waveform_figure": "_views",
 }
 
 __all__ = [
@@ -70,7 +74,10 @@ __all__ = [
     "finish_episode_sound",
     "read_sound_record",
     "register_tts_backend",
+    "sound_html",
     "speak_episode",
+    "subtitles_track_html",
+    "waveform_figure",
 ]
 
 __getattr__, __dir__ = _lazy_names(globals(), _LAZY)
