@@ -27,6 +27,7 @@ from studio._job_records import JobInfo, JobStatus
 from studio._jobs import list_jobs, request_cancel
 from studio._renders import DashboardWorker, QueuedRender, resume_waiting_jobs, retry_render, start_render
 from studio._views import Progress, episode_progress, list_episodes, server_health
+from studio.sound import sound_html
 from widgets._feedback import Feedback, Panel, badge, close_tree, describe_error, read_bytes
 
 __all__ = ["QueuePanel"]
@@ -164,7 +165,10 @@ class QueuePanel(Panel):
 
         self.player = w.Video(format="mp4", autoplay=False, controls=True, width=512)
         self.player.add_class("studio-player")
-        self.player_box = w.VBox([self.player], layout=w.Layout(display="none"))
+        # Beside the player: the episode's waveform, each line's voice, the subtitles.
+        self.sound = w.HTML()
+        self.sound.add_class("studio-sound")
+        self.player_box = w.VBox([self.player, self.sound], layout=w.Layout(display="none"))
 
         self.widget = w.VBox(
             [
@@ -260,6 +264,7 @@ class QueuePanel(Panel):
             self.feedback.warning(f"The video cannot be shown here: {video} (missing or too large).")
             return
         self.player.value = data
+        self.sound.value = sound_html(Path(video))
         self.player_box.layout.display = None
         self.feedback.info(f"Playing {Path(video).name}.")
 
