@@ -169,3 +169,27 @@ def test_the_padding_of_the_engine_is_not_part_of_a_line() -> None:
     speech = decode_speech(tone_wav(0.5), what="a line")
     assert speech.duration == pytest.approx(0.5, abs=0.012)
     assert PADDING_SECONDS > 0.05
+
+
+def test_the_cli_fails_clearly_when_the_sound_fails_and_keeps_the_video(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from studio._cli import main
+
+    home = tmp_path / "home"
+    runner = CliRunner()
+    result = runner.invoke(main, ["--home", str(home), "import", str(show(tmp_path / "play"))])
+    assert result.exit_code == 0, result.output
+    env = {"STUDIO_TTS_URL": "http://127.0.0.1:9"}  # nothing listens on the discard port
+    args = ["--home", str(home), "--json", "render", "--episode", "1", "--no-report"]
+    result = runner.invoke(main, args, env=env)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)  # still one JSON document, with the failure in it
+    assert Path(document["video"]).is_file()
+    assert (
+        "cannot reach the speech server at http://127.0.0.1:9/v1/audio/speech" in document["sound"]["error"]
+    )
+    assert "error: the episode has no sound: TtsUnavailableError" in result.stderr
+    assert "the silent episode is kept" in result.stderr
