@@ -126,3 +126,20 @@ def test_import_stores_voices_and_copies_music_into_the_home(tmp_path: Path) -> 
         assert (
             export_screenplay(studio.database, home=settings.home).episodes[0].scenes[0].dialogue[0].at == 1.0
         )
+
+
+def test_a_panel_edit_keeps_sound_files_inside_the_home_and_sets_the_voice(tmp_path: Path) -> None:
+    from studio._config import load_settings
+    from studio._editing import update_character
+    from studio._storage._models import EpisodeModel
+
+    settings = load_settings(home=tmp_path / "home", environ={})
+    with open_studio(settings) as studio:
+        studio.import_file(show(tmp_path / "play"))
+        update_character(studio, "Ben", {"name": "Ben", "voice": {"id": "echo", "speed": 1.25, "pitch": 0}})
+        with studio.database.session() as session:
+            ben = session.query(CharacterModel).filter_by(character_name="Ben").one()
+            assert (ben.voice_id, ben.voice_speed) == ("echo", 1.25)
+            (episode,) = session.query(EpisodeModel).all()
+            assert episode.sound is not None
+            assert episode.sound["music"]["file"].startswith("sound/")  # relative, as imported
