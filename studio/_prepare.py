@@ -47,8 +47,9 @@ def prepare_episode(
     """Propagate memory, plan every scene and store each segment's prompts.
 
     ``scene_seconds`` lengthens scenes (by number) whose dialogue outlasts them
-    (:func:`studio.sound.speak_episode`); a finished scene that is now too short is
-    planned again.
+    (:func:`studio.sound.speak_episode`); the longer duration is kept on the scene
+    (``target_duration_seconds``) until the screenplay changes it. A finished scene that
+    is now too short is planned again.
 
     Idempotent: completed segments are kept; stale scenes lose their old segments (rows
     and files) and are planned again. Returns the scenes in order.
@@ -72,8 +73,13 @@ def prepare_episode(
         briefs = []
         for scene in episode_row.scenes:
             brief = load_scene_brief(session, scene)
-            seconds = (scene_seconds or {}).get(scene.scene_number, 0.0)
+            # An extension is kept on the scene row, so every later plan (`studio prompts`,
+            # a report's fail-fast check) agrees with the render that extended it.
+            seconds = max(
+                (scene_seconds or {}).get(scene.scene_number, 0.0), scene.target_duration_seconds or 0.0
+            )
             if seconds > brief.spec.duration:
+                scene.target_duration_seconds = seconds
                 brief = dataclasses.replace(
                     brief,
                     spec=brief.spec.model_copy(update={"duration": seconds}),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
 
 from studio._config import Settings, load_settings
 from studio._exceptions import RenderError
-from studio._pipeline import render_episode
+from studio._pipeline import prepare_episode, render_episode, scene_summaries
 from studio._video import probe
 from studio.sound import read_sound_record
 from studio.sound._mix import TARGET_LUFS, measure_loudness
@@ -150,6 +151,18 @@ def test_speech_longer_than_its_scene_extends_it_or_refuses(tmp_path: Path, tts_
     scene_two = next(s for s in summary.scenes if s["scene"] == 2)
     assert probe(Path(scene_two["video"])).frames == round(needed * FPS)
     assert last["episode_end"] <= probe(summary.episode_video).frames / FPS
+
+    def rows(scenes: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
+        return [(sc["scene"], s["segment"], s["id"]) for sc in scenes for s in sc["segments"]]
+
+    with open_studio(tts_settings) as studio:
+        # The extension sticks: planning again without speech (`studio prompts`, a report's
+        # fail-fast check) keeps every finished segment, and a second render redoes nothing.
+        replanned = scene_summaries(studio, [b.scene_id for b in prepare_episode(studio, episode=1)])
+        assert rows(replanned) == rows(summary.scenes)
+        assert {s["status"] for sc in replanned for s in sc["segments"]} <= {"completed", "review"}
+        again = render_episode(studio, episode=1)
+    assert rows(again.scenes) == rows(summary.scenes)  # the same segment rows, none re-planned
 
     other = load_settings(home=tmp_path / "home2", environ={"STUDIO_TTS_URL": tts_settings.tts_url or "",
                                                              "STUDIO_TTS_API_KEY": "sk-test"})  # fmt: skip
