@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from studio._screenplay import MusicSpec, SceneSpec, SoundEffectSpec
 from studio._video import probe
 from studio.sound._mix import (
@@ -32,11 +34,11 @@ from studio.sound._mix import (
     PlacedSound,
     decode_file,
     loudness_normalise,
-    mix,
+    mix_blocks,
 )
 from studio.sound._speech import EpisodeSpeech
 from studio.sound._subtitles import Cue, srt_text, webvtt_text
-from studio.sound._tts import SAMPLE_RATE, MixError, SoundError, read_wav, write_wav
+from studio.sound._tts import SAMPLE_RATE, MixError, SoundError, WavWriter, read_wav
 
 __all__ = ["SceneOnTimeline", "finish_episode_sound", "read_sound_record", "sound_record_path"]
 
@@ -136,13 +138,16 @@ def _finish(
         for s in scenes
         for e in s.spec.effects
     ] + [PlacedSound(decode_file(home / e.file), e.at, e.volume_db) for e in episode_effects]
-    out, stem = mix(total_seconds, dialogue=dialogue, music=music, effects=effects)
     audio = video.with_suffix(".m4a")
     stem_path = video.with_suffix(".dialogue.wav")
     vtt, srt = video.with_suffix(".vtt"), video.with_suffix(".srt")
     with tempfile.TemporaryDirectory(dir=video.parent, prefix=".sound-") as work:
-        measured = loudness_normalise(out, audio, work=Path(work))
-        write_wav(stem_path, stem)
+        source = Path(work) / "mix.wav"
+        with WavWriter(source, channels=2) as mixed, WavWriter(stem_path, channels=1) as voices:
+            for block, stem in mix_blocks(total_seconds, dialogue=dialogue, music=music, effects=effects):
+                mixed.write(np.clip(block, -1.0, 1.0))
+                voices.write(stem)
+        measured = loudness_normalise(source, audio, silent=mixed.peak < 1e-4)
         vtt.write_text(webvtt_text(cues), encoding="utf-8")
         srt.write_text(srt_text(cues), encoding="utf-8")
         _mux(video, audio, srt if cues else None, Path(work))

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from studio.sound._tts import SAMPLE_RATE, MixError, write_wav
+from studio.sound._tts import SAMPLE_RATE, MixError
 
 __all__ = [
     "DUCK_DB",
@@ -34,6 +34,7 @@ __all__ = [
     "loudness_normalise",
     "measure_loudness",
     "mix",
+    "mix_blocks",
 ]
 
 TARGET_LUFS = -16.0
@@ -43,6 +44,7 @@ DUCK_DB = 12.0
 DUCK_ATTACK_SECONDS = 0.15
 DUCK_RELEASE_SECONDS = 0.4
 MUSIC_FADE_SECONDS = 0.5
+BLOCK_SECONDS = 30.0  # mixed at a time
 AAC_BITRATE = "192k"
 FFMPEG_TIMEOUT_SECONDS = 600
 
@@ -94,25 +96,57 @@ def decode_file(path: Path) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-def duck_envelope(speech: Sequence[tuple[float, float]], total: int) -> np.ndarray:
-    """Per-sample music gain (linear): 1 away from dialogue, ``-DUCK_DB`` under it."""
+def duck_envelope(speech: Sequence[tuple[float, float]], total: int, *, start: int = 0) -> np.ndarray:
+    """Music gain (linear) for samples ``start .. start + total``: 1 away from dialogue,
+    ``-DUCK_DB`` under it, ramping over the attack before and the release after a line."""
+    positions = np.arange(start, start + total)
     active = np.zeros(total, dtype=np.float32)
     attack = int(DUCK_ATTACK_SECONDS * SAMPLE_RATE)
     release = int(DUCK_RELEASE_SECONDS * SAMPLE_RATE)
-    for start, end in speech:
-        a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
-        lo, hi = max(0, a - attack), min(total, b + release)
-        if lo >= hi:
+    for begin, end in speech:
+        a, b = int(begin * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        if b + release <= start or a - attack >= start + total:
             continue
-        active[max(0, a) : min(total, b)] = 1.0
-        if a - lo > 0:  # ramp down ahead of the line
-            ramp = np.linspace(0.0, 1.0, a - lo, endpoint=False, dtype=np.float32)
-            active[lo:a] = np.maximum(active[lo:a], ramp)
-        if hi - b > 0:  # and back up after it
-            ramp = np.linspace(1.0, 0.0, hi - b, endpoint=False, dtype=np.float32)
-            active[b:hi] = np.maximum(active[b:hi], ramp)
+        level = np.zeros(total, dtype=np.float32)
+        level[(positions >= a) & (positions < b)] = 1.0
+        down = (positions >= a - attack) & (positions < a)
+        level[down] = (positions[down] - (a - attack)) / attack
+        up = (positions >= b) & (positions < b + release)
+        level[up] = 1.0 - (positions[up] - b) / release
+        np.maximum(active, level, out=active)
     duck = 10 ** (-DUCK_DB / 20)
     return np.float32(1.0) - active * np.float32(1.0 - duck)
+
+
+def mix_blocks(
+    total_seconds: float,
+    *,
+    dialogue: Sequence[PlacedSound],
+    music: Sequence[MusicRun] = (),
+    effects: Sequence[PlacedSound] = (),
+    block_seconds: float = BLOCK_SECONDS,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The episode's stereo mix and its mono dialogue stem, block by block, together
+    exactly ``round(total_seconds * SAMPLE_RATE)`` samples long. Blocks keep an hour of
+    sound from ever being in memory at once."""
+    total = round(total_seconds * SAMPLE_RATE)
+    block = max(1, round(block_seconds * SAMPLE_RATE))
+    voices = [(round(s.start * SAMPLE_RATE), _mono(s.samples) * _gain(s.gain_db)) for s in dialogue]
+    sounds = [(round(s.start * SAMPLE_RATE), _stereo(s.samples) * _gain(s.gain_db)) for s in effects]
+    spans = [(s.start, s.start + len(s.samples) / SAMPLE_RATE) for s in dialogue]
+    for lo in range(0, total, block):
+        hi = min(total, lo + block)
+        stem = np.zeros(hi - lo, dtype=np.float32)
+        for at, samples in voices:
+            _add(stem, lo, samples, at)
+        bed = np.zeros((hi - lo, 2), dtype=np.float32)
+        for run in music:
+            _add_music(bed, lo, run)
+        bed *= duck_envelope(spans, hi - lo, start=lo)[:, None]
+        out = bed + stem[:, None]
+        for at, samples in sounds:
+            _add(out, lo, samples, at)
+        yield out, stem
 
 
 def mix(
@@ -122,40 +156,36 @@ def mix(
     music: Sequence[MusicRun] = (),
     effects: Sequence[PlacedSound] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The episode's stereo mix and its mono dialogue stem, each exactly
-    ``round(total_seconds * SAMPLE_RATE)`` samples long."""
-    total = round(total_seconds * SAMPLE_RATE)
-    stem = np.zeros(total, dtype=np.float32)
-    for sound in dialogue:
-        _add(stem, _mono(sound.samples) * _gain(sound.gain_db), sound.start)
-    bed = np.zeros((total, 2), dtype=np.float32)
-    for run in music:
-        a, b = round(run.start * SAMPLE_RATE), min(total, round(run.end * SAMPLE_RATE))
-        if b <= a:
-            continue
-        reps = -(-(b - a) // len(run.samples))
-        piece = np.tile(run.samples, (reps, 1))[: b - a] * _gain(run.gain_db)
-        fade = min(round(MUSIC_FADE_SECONDS * SAMPLE_RATE), (b - a) // 2)
-        if fade and run.fade_in:
-            piece[:fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)[:, None]
-        if fade and run.fade_out:
-            piece[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
-        bed[a:b] += piece
-    bed *= duck_envelope([(s.start, s.start + len(s.samples) / SAMPLE_RATE) for s in dialogue], total)[
-        :, None
-    ]
-    out = bed + stem[:, None]
-    for sound in effects:
-        _add(out, _stereo(sound.samples) * _gain(sound.gain_db), sound.start)
-    return out, stem
+    """:func:`mix_blocks` in one piece (for short sounds and checks)."""
+    blocks = list(mix_blocks(total_seconds, dialogue=dialogue, music=music, effects=effects))
+    if not blocks:
+        return np.zeros((0, 2), dtype=np.float32), np.zeros(0, dtype=np.float32)
+    return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
 
 
-def _add(target: np.ndarray, samples: np.ndarray, start: float) -> None:
-    a = round(start * SAMPLE_RATE)
-    if a >= len(target):
+def _add(target: np.ndarray, lo: int, samples: np.ndarray, at: int) -> None:
+    """Add ``samples`` (starting at sample ``at``) to ``target`` (starting at ``lo``)."""
+    start, end = max(at, lo), min(at + len(samples), lo + len(target))
+    if start < end:
+        target[start - lo : end - lo] += samples[start - at : end - at]
+
+
+def _add_music(bed: np.ndarray, lo: int, run: MusicRun) -> None:
+    a, b = round(run.start * SAMPLE_RATE), round(run.end * SAMPLE_RATE)
+    start, end = max(a, lo), min(b, lo + len(bed))
+    if start >= end:
         return
-    piece = samples[: len(target) - a]
-    target[a : a + len(piece)] += piece
+    index = np.arange(start - a, end - a)  # position in the run
+    piece = run.samples[index % len(run.samples)] * _gain(run.gain_db)
+    fade = min(round(MUSIC_FADE_SECONDS * SAMPLE_RATE), (b - a) // 2)
+    if fade > 1:
+        gain = np.ones(len(index), dtype=np.float32)
+        if run.fade_in:
+            gain = np.minimum(gain, index / (fade - 1))
+        if run.fade_out:
+            gain = np.minimum(gain, (b - a - 1 - index) / (fade - 1))
+        piece *= gain.astype(np.float32)[:, None]
+    bed[start - lo : end - lo] += piece
 
 
 def _gain(db: float) -> np.float32:
@@ -180,13 +210,11 @@ def measure_loudness(path: Path) -> dict[str, float]:
     return _loudnorm_json(stderr)
 
 
-def loudness_normalise(samples: np.ndarray, out: Path, *, work: Path) -> float | None:
-    """Write ``samples`` (stereo) to ``out`` as AAC at −16 LUFS; return the measured
-    integrated loudness of the input (``None`` for silence, which is written as is)."""
-    source = work / "mix.wav"
-    write_wav(source, np.clip(samples, -1.0, 1.0))
+def loudness_normalise(source: Path, out: Path, *, silent: bool) -> float | None:
+    """Encode the stereo WAV ``source`` to ``out`` as AAC at −16 LUFS; return the measured
+    integrated loudness of the input (``None`` for silence, which is encoded as is)."""
     encode = ["-ar", str(SAMPLE_RATE), "-ac", "2", "-c:a", "aac", "-b:a", AAC_BITRATE, str(out)]
-    if not np.any(np.abs(samples) > 1e-4):
+    if silent:
         _ffmpeg(["-i", str(source), *encode], what="encoding the silent mix")
         return None
     measured = measure_loudness(source)

@@ -186,4 +186,10 @@ async def _speak_all(
         for spec in scenes
         for i, line in enumerate(spec.dialogue)
     ]
-    return list(await asyncio.gather(*jobs))
+    # Every line finishes (or fails) before the engine closes; the first failure in
+    # screenplay order is the one reported.
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if not isinstance(r, BaseException)]

@@ -43,6 +43,7 @@ __all__ = [
     "TtsUnavailableError",
     "UnknownVoiceError",
     "Voice",
+    "WavWriter",
     "available_tts_backends",
     "create_tts_backend",
     "decode_speech",
@@ -215,6 +216,32 @@ def write_wav(path: Path, samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.tobytes())
+
+
+class WavWriter:
+    """A 16-bit PCM WAV written block by block (float samples, as :func:`write_wav`)."""
+
+    def __init__(self, path: Path, *, channels: int, sample_rate: int = SAMPLE_RATE) -> None:
+        self._out = wave.open(str(path), "wb")  # noqa: SIM115 (closed in close())
+        self._out.setnchannels(channels)
+        self._out.setsampwidth(2)
+        self._out.setframerate(sample_rate)
+        self.peak = 0.0
+
+    def write(self, samples: np.ndarray) -> None:
+        if len(samples):
+            self.peak = max(self.peak, float(np.abs(samples).max()))
+        pcm = np.clip(np.rint(samples * 32767), -32768, 32767).astype("<i2")
+        self._out.writeframes(pcm.tobytes())
+
+    def close(self) -> None:
+        self._out.close()
+
+    def __enter__(self) -> WavWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def read_wav(path: Path) -> np.ndarray:

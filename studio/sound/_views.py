@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["lines_table_html", "sound_html", "subtitles_track_html", "waveform_figure", "waveform_png"]
 
 WAVEFORM_COLUMNS = 1200  # peak pairs drawn, whatever the episode's length
+WAVEFORM_RATE = 8000
 
 
 def waveform_figure(video: Path, record: dict[str, Any]) -> Figure:
@@ -118,7 +119,7 @@ def _episode_audio(video: Path, record: dict[str, Any]) -> tuple[np.ndarray, int
         if not container.streams.audio:
             return np.zeros(0, np.float32), 1
         stream = container.streams.audio[0]
-        rate = stream.rate
+        rate = WAVEFORM_RATE  # enough for a drawing, and small for an hour of sound
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for frame in container.decode(stream):
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]

@@ -112,3 +112,18 @@ def test_studio_sound_exports_exactly_its_public_names() -> None:
         obj = getattr(studio.sound, name)
         if isinstance(obj, type):
             assert obj.__module__ == "studio.sound", name
+
+
+def test_mixing_in_blocks_gives_the_same_samples_as_in_one_piece() -> None:
+    from studio.sound._mix import mix_blocks
+
+    rng = np.random.default_rng(7)
+    music = [MusicRun(rng.uniform(-0.2, 0.2, (RATE // 3, 2)).astype(np.float32), 0.2, 2.9, -3.0, True, True)]
+    voices = [PlacedSound(rng.uniform(-0.5, 0.5, RATE // 2).astype(np.float32), t) for t in (0.1, 1.3)]
+    effects = [PlacedSound(rng.uniform(-0.5, 0.5, (RATE // 5, 2)).astype(np.float32), 2.8)]
+    parts = dict(dialogue=voices, music=music, effects=effects)
+    whole = list(mix_blocks(3.0, **parts, block_seconds=100))  # type: ignore[arg-type]
+    pieces = list(mix_blocks(3.0, **parts, block_seconds=0.37))  # type: ignore[arg-type]
+    assert len(whole) == 1 and len(pieces) == 9
+    np.testing.assert_array_equal(np.concatenate([p[0] for p in pieces]), whole[0][0])
+    np.testing.assert_array_equal(np.concatenate([p[1] for p in pieces]), whole[0][1])
