@@ -6,6 +6,8 @@ from pathlib import Path
 
 from studio._config import Settings, load_settings
 from studio._pipeline import render_episode
+from studio._studio import Studio
+from studio._views import list_characters
 from tests.sound.conftest import open_studio, show, speech_server, tts_settings  # noqa: F401 (fixtures)
 from tests.sound.fake_speech import FakeSpeechServer
 from widgets import QueuePanel
@@ -35,3 +37,19 @@ def test_a_silent_episode_says_why(tmp_path: Path, speech_server: FakeSpeechServ
         assert "Sound failed; the episode is silent." in panel.sound.value
         assert "check STUDIO_TTS_API_KEY" in panel.sound.value
         panel.close()
+
+
+def test_the_character_panel_keeps_and_edits_a_voice(studio: Studio) -> None:
+    from widgets import CharacterPanel
+
+    panel = CharacterPanel(studio)
+    panel.selector.value = "Luna"
+    assert (panel.voice_id.value, panel.voice_speed.value, panel.voice_pitch.value) == ("en-us+f3", 1.0, 2.0)
+    panel.description.value = "A quiet courier."
+    panel.save()  # an edit elsewhere keeps the voice
+    assert next(c for c in list_characters(studio) if c.name == "Luna").voice.id == "en-us+f3"
+    panel.voice_id.value, panel.voice_speed.value = "en-gb", 1.5
+    panel.save()
+    voice = next(c for c in list_characters(studio) if c.name == "Luna").voice
+    assert (voice.id, voice.speed, voice.pitch) == ("en-gb", 1.5, 2.0)
+    panel.close()
