@@ -127,3 +127,18 @@ def test_mixing_in_blocks_gives_the_same_samples_as_in_one_piece() -> None:
     assert len(whole) == 1 and len(pieces) == 9
     np.testing.assert_array_equal(np.concatenate([p[0] for p in pieces]), whole[0][0])
     np.testing.assert_array_equal(np.concatenate([p[1] for p in pieces]), whole[0][1])
+
+
+def test_the_speech_settings_never_show_the_api_key(tmp_path: Path) -> None:
+    from studio._config import load_settings
+
+    env = {"STUDIO_TTS_URL": "http://tts.local:8880/", "STUDIO_TTS_API_KEY": "sk-voice-secret"}
+    settings = load_settings(home=tmp_path, environ=env)
+    assert (settings.tts_backend, settings.tts_url) == ("openai", "http://tts.local:8880")
+    assert "sk-voice-secret" not in repr(settings)
+    engine = OpenAISpeechBackend(settings.tts_url or "", api_key=settings.tts_api_key)
+    assert "sk-voice-secret" not in repr(engine) and "tts.local:8880/v1/audio/speech" in repr(engine)
+    asyncio.run(engine.aclose())
+    assert load_settings(home=tmp_path, environ={}).tts_backend == "espeak"
+    with pytest.raises(Exception, match=r"STUDIO_TTS_URL: 'tts.local' is not an http\(s\) URL"):
+        load_settings(home=tmp_path, environ={"STUDIO_TTS_URL": "tts.local"})
