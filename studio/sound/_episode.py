@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from studio._exceptions import StudioError
 from studio._screenplay import MusicSpec, SceneSpec, SoundEffectSpec
 from studio._video import probe
 from studio.sound._mix import (
@@ -38,7 +39,7 @@ from studio.sound._mix import (
 )
 from studio.sound._speech import EpisodeSpeech
 from studio.sound._subtitles import Cue, srt_text, webvtt_text
-from studio.sound._tts import SAMPLE_RATE, MixError, SoundError, WavWriter, read_wav
+from studio.sound._tts import SAMPLE_RATE, MixError, WavWriter, read_wav
 
 __all__ = ["SceneOnTimeline", "finish_episode_sound", "read_sound_record", "sound_record_path"]
 
@@ -87,8 +88,8 @@ def finish_episode_sound(
 ) -> dict[str, Any]:
     """Mix, subtitle and mux the episode's sound into ``video``; return the record.
 
-    Never raises a :class:`SoundError`: it is recorded (``error``) and the silent
-    episode is kept.
+    Never raises a :class:`~studio.sound.SoundError` (nor any studio error or
+    ``OSError`` on the way): it is recorded (``error``) and the silent episode is kept.
     """
     record: dict[str, Any] = {
         "backend": speech.backend,
@@ -102,7 +103,7 @@ def finish_episode_sound(
     if speech.error is None:
         try:
             record.update(_finish(home, video, speech, scenes, episode_music, episode_effects))
-        except SoundError as error:
+        except (StudioError, OSError) as error:  # SoundError, or an unreadable file: never the pictures
             record["error"] = f"{type(error).__name__}: {error}"
             log.error("the episode's sound failed; the silent episode is kept: %s", error)
     path = sound_record_path(video)

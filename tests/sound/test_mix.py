@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import studio.sound
+from studio._exceptions import ConfigurationError
 from studio.sound import SpeechRequest, Voice
 from studio.sound._cache import SpeechCache
 from studio.sound._mix import DUCK_DB, MusicRun, PlacedSound, duck_envelope, mix
@@ -140,5 +141,5 @@ def test_the_speech_settings_never_show_the_api_key(tmp_path: Path) -> None:
     assert "sk-voice-secret" not in repr(engine) and "tts.local:8880/v1/audio/speech" in repr(engine)
     asyncio.run(engine.aclose())
     assert load_settings(home=tmp_path, environ={}).tts_backend == "espeak"
-    with pytest.raises(Exception, match=r"STUDIO_TTS_URL: 'tts.local' is not an http\(s\) URL"):
+    with pytest.raises(ConfigurationError, match=r"STUDIO_TTS_URL: 'tts.local' is not an http\(s\) URL"):
         load_settings(home=tmp_path, environ={"STUDIO_TTS_URL": "tts.local"})
