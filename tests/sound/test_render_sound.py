@@ -206,3 +206,16 @@ def test_the_cli_fails_clearly_when_the_sound_fails_and_keeps_the_video(tmp_path
     )
     assert "error: the episode has no sound: TtsUnavailableError" in result.stderr
     assert "the silent episode is kept" in result.stderr
+
+
+def test_a_music_file_gone_from_the_home_is_an_error_that_keeps_the_silent_render(
+    tmp_path: Path, tts_settings: Settings
+) -> None:
+    with open_studio(tts_settings) as studio:
+        studio.import_file(show(tmp_path / "play"))
+        for copy in (tts_settings.home / "sound").iterdir():
+            copy.unlink()
+        summary = render_episode(studio, episode=1)
+    assert set(streams(summary.episode_video)) == {"video"}
+    assert summary.sound is not None and "MixError: sound file" in summary.sound["error"]
+    assert "does not exist; import the screenplay again" in summary.sound["error"]
