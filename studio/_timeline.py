@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from studio._exceptions import NotFoundError
+from studio._exceptions import ConfigurationError, NotFoundError
 from studio._importer import find_project
 from studio._pipeline import TRANSITION_SECONDS
 from studio._screenplay import SceneSpec
@@ -41,8 +41,12 @@ def export_timeline(
 ) -> Path:
     """Write the episode's timeline as ``.otio`` (default: beside the episode mp4).
 
+    The file's suffix picks the OTIO adapter: ``.otio`` (JSON), or any installed adapter
+    plugin's (``.xml`` with otio-fcp-adapter, ``.edl`` with otio-cmx3600-adapter…).
+
     Raises:
         NotFoundError: unknown project or episode, or an episode not rendered yet.
+        ConfigurationError: no installed adapter writes the file's suffix.
     """
     import opentimelineio as otio
 
@@ -91,7 +95,19 @@ def export_timeline(
     timeline.metadata["studio"] = {"project": project_row.title, "episode": episode, "video": str(video)}
     target = out or video.with_suffix(".otio")
     target.parent.mkdir(parents=True, exist_ok=True)
-    otio.adapters.write_to_file(timeline, str(target))
+    try:
+        otio.adapters.write_to_file(timeline, str(target))
+    except otio.exceptions.NoKnownAdapterForExtensionError:
+        known = ", ".join(otio.adapters.available_adapter_names())
+        raise ConfigurationError(
+            f"no OpenTimelineIO adapter writes {target.suffix!r} files (installed: {known}); "
+            "write .otio (DaVinci Resolve and Kdenlive import it) or install an adapter: "
+            "pip install otio-fcp-adapter (.xml) or otio-cmx3600-adapter (.edl)"
+        ) from None
+    except otio.exceptions.OTIOError as error:  # an adapter that cannot hold this timeline
+        raise ConfigurationError(
+            f"the {target.suffix!r} adapter cannot write this timeline ({error}); write .otio instead"
+        ) from error
     return target
 
 

@@ -99,3 +99,15 @@ def test_export_timeline_names_an_episode_not_rendered(tmp_path: Path, tts_setti
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "has not been rendered; run `studio render --episode 1` first" in result.output
+
+
+def test_a_suffix_no_adapter_writes_is_a_clear_error(tmp_path: Path, tts_settings: Settings) -> None:
+    with open_studio(tts_settings) as studio:
+        studio.import_file(show(tmp_path / "play", music=False))
+        render_episode(studio, episode=1)
+    target = tmp_path / "cut.kdenlive"
+    args = ["--home", str(tts_settings.home), "export-timeline", "--episode", "1", "--out", str(target)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "no OpenTimelineIO adapter writes '.kdenlive' files (installed: otio_json" in result.stderr
+    assert not target.exists()
