@@ -35,12 +35,19 @@ class Settings:
     llm_models: Mapping[str, str] = field(default_factory=dict)
     llm_api_key: str | None = field(default=None, repr=False)
     lease_seconds: int = DEFAULT_LEASE_SECONDS
+    # Text to speech: STUDIO_TTS names the backend (default: `openai` when
+    # STUDIO_TTS_URL is set, else the embedded `espeak`).
+    tts_backend: str = "espeak"
+    tts_url: str | None = None
+    tts_model: str | None = None
+    tts_api_key: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
             f"Settings(home={str(self.home)!r}, database={self.database_display()!r}, "
             f"comfyui_urls={self.comfyui_urls!r}, llm_url={self.llm_url!r}, "
-            f"llm_models={dict(self.llm_models)!r}, lease_seconds={self.lease_seconds})"
+            f"llm_models={dict(self.llm_models)!r}, lease_seconds={self.lease_seconds}, "
+            f"tts_backend={self.tts_backend!r}, tts_url={self.tts_url!r}, tts_model={self.tts_model!r})"
         )
 
     @property
@@ -108,7 +115,20 @@ def load_settings(
         llm_models=_llm_models(env),
         llm_api_key=env.get("STUDIO_LLM_API_KEY") or None,
         lease_seconds=_positive_int(env, "STUDIO_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+        tts_backend=(env.get("STUDIO_TTS") or ("openai" if env.get("STUDIO_TTS_URL") else "espeak")).strip(),
+        tts_url=_http_url(env, "STUDIO_TTS_URL"),
+        tts_model=env.get("STUDIO_TTS_MODEL") or None,
+        tts_api_key=env.get("STUDIO_TTS_API_KEY") or None,
     )
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    url = (env.get(name) or "").strip().rstrip("/")
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{name}: {url!r} is not an http(s) URL; write e.g. http://localhost:8880")
+    return url
 
 
 def _database_url(env: Mapping[str, str], home: Path) -> str:

@@ -1,4 +1,4 @@
-"""CharacterPanel: list, create, edit and delete characters; reference images; palette; LoRA."""
+"""CharacterPanel: list, create, edit and delete characters; reference images; palette; LoRA; voice."""
 
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ class CharacterPanel(Panel):
         self.lora_name = w.Text(description="LoRA", placeholder="file name, empty for none")
         self.lora_strength = w.FloatSlider(description="Strength", value=0.8, min=0.0, max=2.0, step=0.05)
         self.lora_family = w.Combobox(description="Family", options=LORA_FAMILIES, value="sdxl")
+        self.voice_id = w.Text(description="Voice", placeholder="e.g. en-us+f3, nova; empty: default")
+        self.voice_speed = w.FloatSlider(description="Speed", value=1.0, min=0.25, max=4.0, step=0.05)
+        self.voice_pitch = w.FloatSlider(description="Pitch", value=0.0, min=-12.0, max=12.0, step=0.5)
         self.upload = w.FileUpload(accept="image/*", multiple=True, description="Add images")
         self.clear_images = w.Button(description="Remove images", icon="times")
         self.previews = w.HBox(layout=w.Layout(flex_flow="row wrap"))
@@ -98,6 +101,8 @@ class CharacterPanel(Panel):
                 w.HTML("<b>LoRA</b>"),
                 w.HBox([self.lora_name, self.lora_family]),
                 self.lora_strength,
+                w.HTML("<b>Voice</b> (speed factor, pitch in semitones)"),
+                w.HBox([self.voice_id, self.voice_speed, self.voice_pitch]),
                 w.HTML("<b>Reference images</b>"),
                 w.HBox([self.upload, self.clear_images]),
                 self.previews,
@@ -147,6 +152,11 @@ class CharacterPanel(Panel):
             "accessories": _split(self.accessories.value),
             "palette": _split(self.palette.value),
             "reference_images": list(self._images),
+            "voice": {
+                "id": self.voice_id.value.strip(),
+                "speed": round(float(self.voice_speed.value), 3),
+                "pitch": round(float(self.voice_pitch.value), 3),
+            },
         }
         if self.lora_name.value.strip():
             data["lora"] = {
@@ -185,6 +195,9 @@ class CharacterPanel(Panel):
         self.lora_name.value = spec.lora.name if spec.lora else ""
         self.lora_strength.value = spec.lora.strength if spec.lora else 0.8
         self.lora_family.value = spec.lora.family if spec.lora else "sdxl"
+        self.voice_id.value = spec.voice.id
+        self.voice_speed.value = spec.voice.speed
+        self.voice_pitch.value = spec.voice.pitch
         self.delete_button.disabled = new
         self.save_button.description = "Create" if new else "Save"
         self._set_images(list(spec.reference_images))

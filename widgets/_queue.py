@@ -35,6 +35,7 @@ from studio.jobs import (
     start_render,
 )
 from studio.project import Progress, episode_progress, list_episodes, server_health
+from studio.sound import sound_html
 from widgets._feedback import Feedback, Panel, badge, close_tree, describe_error, read_bytes
 
 __all__ = ["QueuePanel"]
@@ -172,7 +173,10 @@ class QueuePanel(Panel):
 
         self.player = w.Video(format="mp4", autoplay=False, controls=True, width=512)
         self.player.add_class("studio-player")
-        self.player_box = w.VBox([self.player], layout=w.Layout(display="none"))
+        # Beside the player: the episode's waveform, each line's voice, the subtitles.
+        self.sound = w.HTML()
+        self.sound.add_class("studio-sound")
+        self.player_box = w.VBox([self.player, self.sound], layout=w.Layout(display="none"))
 
         self.widget = w.VBox(
             [
@@ -268,6 +272,7 @@ class QueuePanel(Panel):
             self.feedback.warning(f"The video cannot be shown here: {video} (missing or too large).")
             return
         self.player.value = data
+        self.sound.value = sound_html(Path(video))
         self.player_box.layout.display = None
         self.feedback.info(f"Playing {Path(video).name}.")
 

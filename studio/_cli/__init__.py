@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "studio._cli._assist": ("assist",),
     "studio._cli._apps": ("dashboard", "lab"),
     "studio._cli._comfy": ("doctor", "workflows"),
+    "studio._cli._timeline": ("export-timeline",),
 }
 _MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

@@ -75,11 +75,28 @@ def _print_summary(summary: RenderSummary, seconds: float) -> None:
         document = summary.as_dict()
         document["seconds"] = round(seconds, 2)
         emit_json(document)
-        return
+    else:
+        _print_text(summary, seconds)
+    sound_error = (summary.sound or {}).get("error")
+    if sound_error:
+        # The pictures are done and kept; the sound is what failed, so the command fails.
+        click.echo(f"error: the episode has no sound: {sound_error}", err=True)
+        click.echo(f"the silent episode is kept: {summary.episode_video}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _print_text(summary: RenderSummary, seconds: float) -> None:
     for scene in summary.scenes:
         statuses = ", ".join(f"{s['segment']}:{s['status']}" for s in scene["segments"])
         click.echo(f"scene {scene['scene']:>3}  {scene['status']:<10} segments {statuses}")
     click.echo(f"video:  {summary.episode_video}")
+    sound = summary.sound or {}
+    for note in sound.get("notes", []):
+        click.echo(f"note:   {note}")
+    if sound.get("subtitles"):
+        names = sound["subtitles"]
+        click.echo(f"sound:  {len(sound['lines'])} lines spoken by {sound['backend']}; "
+                   f"subtitles {names['vtt']}, {names['srt']}")  # fmt: skip
     if summary.report:
         click.echo(f"report: {summary.report}")
         click.echo(f"        {summary.report_html}")

@@ -31,6 +31,7 @@ from studio.project._importer import (
 )
 from studio.project._screenplay import validate_screenplay_data
 from studio.project._views import list_characters, segment_scores
+from studio.sound._files import store_sound_files
 from studio.storage._models import CharacterModel, QualityFeedbackModel, SegmentModel, utcnow
 from studio.storage._queries import find_or_raise_project
 
@@ -272,6 +273,7 @@ def _apply(
     except ScreenplayError as error:
         raise _relocate(error, prefix() if callable(prefix) else prefix, label) from None
     stored = _store_references(validated, base_dir=studio.home, home=studio.home)
+    stored = store_sound_files(stored, base_dir=studio.home, home=studio.home)  # back to home-relative
     return import_screenplay(studio.database, stored)
 
 

@@ -29,6 +29,7 @@ from studio.project._screenplay import (
     Screenplay,
     load_screenplay,
 )
+from studio.sound._files import episode_sound, exported_sound, store_sound_files
 from studio.storage._database import Database
 from studio.storage._models import (
     CharacterModel,
@@ -105,6 +106,7 @@ def import_file(database: Database, path: str | Path, *, home: Path) -> ImportSu
     # Exported screenplays name their images by absolute paths into the home's copies.
     screenplay = load_screenplay(path, allowed_dirs=[home / REFERENCES_DIR])
     screenplay = _store_references(screenplay, base_dir=Path(path).parent, home=home)
+    screenplay = store_sound_files(screenplay, base_dir=Path(path).parent, home=home)
     return import_screenplay(database, screenplay)
 
 
@@ -162,6 +164,9 @@ def _sync_characters(
             lora_name=spec.lora.name if spec.lora else None,
             lora_strength=spec.lora.strength if spec.lora else None,
             lora_family=spec.lora.family if spec.lora else None,
+            voice_id=spec.voice.id or None,
+            voice_speed=spec.voice.speed,
+            voice_pitch=spec.voice.pitch,
             meta={**(row.meta or {}), "spec": spec.model_dump(mode="json")},
         )
         if _assign(row, **values) and row.id is not None:
@@ -196,7 +201,11 @@ def _sync_episodes(
             summary.created["episodes"] += 1
         minutes = round(sum(s.duration for s in spec.scenes) / 60, 4)
         changed = _assign(
-            row, title=spec.title or None, synopsis=spec.synopsis or None, target_duration_minutes=minutes
+            row,
+            title=spec.title or None,
+            synopsis=spec.synopsis or None,
+            target_duration_minutes=minutes,
+            sound=episode_sound(spec),
         )
         if row.id is not None:
             (summary.updated if changed else summary.unchanged)["episodes"] += 1
@@ -228,6 +237,8 @@ def _sync_scene(
         session.add(row)
         summary.created["scenes"] += 1
     elif row.content_hash == content_hash and row.episode_id == episode.id:
+        # Sound-only changes (a line's `at`, music, effects) keep the pictures.
+        _assign(row, spec=spec.model_dump(mode="json"))
         summary.unchanged["scenes"] += 1
         return
     else:
@@ -269,7 +280,7 @@ def _initialise_memory(
         tension_level=spec.tension,
         pacing=spec.pacing,
         story_beat=spec.story_beat or None,
-        key_dialogue=[d.model_dump() for d in spec.dialogue],
+        key_dialogue=[d.model_dump(exclude_none=True) for d in spec.dialogue],
         transition_to_next=spec.transition,
     )
     session.add(story)
@@ -321,12 +332,17 @@ def scene_hash(spec: SceneSpec, screenplay: Screenplay) -> str:
     """Everything that changes a scene's pixels: its spec, its characters, the defaults."""
     names = sorted({c.name for c in spec.characters})
     document = {
-        "scene": spec.model_dump(mode="json"),
-        "characters": [screenplay.character(n).model_dump(mode="json") for n in names],
+        # Sound changes no pixel: voices, line times, music and effects stay out of it,
+        # so a project imported before they existed keeps its rendered scenes.
+        "scene": spec.model_dump(mode="json", exclude=_SOUND_ONLY_SCENE),
+        "characters": [screenplay.character(n).model_dump(mode="json", exclude={"voice"}) for n in names],
         "defaults": _render_defaults(screenplay.defaults),
     }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_SOUND_ONLY_SCENE: Any = {"music": True, "effects": True, "dialogue": {"__all__": {"at"}}}
 
 
 def _render_defaults(defaults: DefaultsSpec) -> dict[str, Any]:
@@ -387,15 +403,17 @@ def export_screenplay(database: Database, *, project: str | None = None, home: P
             characters.append(spec.model_copy(update={"reference_images": images}))
         episodes = []
         for episode in row.episodes:
-            scenes = [SceneSpec.model_validate(scene.spec) for scene in episode.scenes]
-            episodes.append(
-                EpisodeSpec(
-                    number=episode.episode_number,
-                    title=episode.title or "",
-                    synopsis=episode.synopsis or "",
-                    scenes=scenes,
-                )
+            scenes = [
+                exported_sound(SceneSpec.model_validate(scene.spec), home) for scene in episode.scenes
+            ]
+            episode_spec = EpisodeSpec(
+                number=episode.episode_number,
+                title=episode.title or "",
+                synopsis=episode.synopsis or "",
+                scenes=scenes,
+                **(episode.sound or {}),
             )
+            episodes.append(exported_sound(episode_spec, home))
         return Screenplay(
             title=row.title,
             description=row.description or "",

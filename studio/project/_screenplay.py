@@ -46,7 +46,10 @@ __all__ = [
     "DialogueSpec",
     "EpisodeSpec",
     "LoraSpec",
+    "MusicSpec",
     "SceneSpec",
+    "SoundEffectSpec",
+    "VoiceSpec",
     "Screenplay",
     "load_screenplay",
     "parse_screenplay",
@@ -99,6 +102,38 @@ class LoraSpec(_Spec):
     )
 
 
+class VoiceSpec(_Spec):
+    """How a character sounds: a TTS voice id (empty: the backend's default voice),
+    a speed factor and a pitch shift in semitones."""
+
+    id: str = Field(default="", max_length=255)
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    pitch: float = Field(default=0.0, ge=-12.0, le=12.0, description="semitones")
+
+
+def _file_only(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
+
+
+class MusicSpec(_Spec):
+    """A music file under a scene or an episode (paths relative to the screenplay)."""
+
+    file: str = Field(min_length=1)
+    volume_db: float = Field(default=-10.0, ge=-60.0, le=12.0)
+
+
+class SoundEffectSpec(_Spec):
+    """A sound effect placed ``at`` seconds into its scene (or episode)."""
+
+    file: str = Field(min_length=1)
+    at: float = Field(default=0.0, ge=0.0, le=3600.0, description="seconds")
+    volume_db: float = Field(default=0.0, ge=-60.0, le=12.0)
+
+
+Music = Annotated[MusicSpec, BeforeValidator(_file_only)]
+SoundEffect = Annotated[SoundEffectSpec, BeforeValidator(_file_only)]
+
+
 class CharacterSpec(_Spec):
     name: str = Field(min_length=1, max_length=255)
     description: Text = ""
@@ -110,6 +145,7 @@ class CharacterSpec(_Spec):
     palette: list[Colour] = Field(default_factory=list)
     reference_images: list[str] = Field(default_factory=list)
     lora: LoraSpec | None = None
+    voice: VoiceSpec = Field(default_factory=VoiceSpec)
 
 
 def _name_only(value: Any) -> Any:
@@ -137,6 +173,7 @@ class CameraSpec(_Spec):
 class DialogueSpec(_Spec):
     speaker: str = Field(min_length=1)
     line: str = Field(min_length=1)
+    at: float | None = Field(default=None, ge=0.0, le=3600.0, description="seconds into the scene")
 
 
 # The database stores 32-bit integers; a bound here keeps a huge number a line error.
@@ -173,6 +210,8 @@ class SceneSpec(_Spec):
     tension: float = Field(default=0.5, ge=0.0, le=1.0)
     pacing: Pacing = "medium"
     story_beat: str = ""
+    music: Music | None = None  # replaces the episode's music during this scene
+    effects: list[SoundEffect] = Field(default_factory=list)
 
 
 class EpisodeSpec(_Spec):
@@ -180,6 +219,8 @@ class EpisodeSpec(_Spec):
     title: str = ""
     synopsis: Text = ""
     scenes: list[SceneSpec] = Field(default_factory=list)
+    music: Music | None = None  # under every scene that names none
+    effects: list[SoundEffect] = Field(default_factory=list)  # `at` from the episode's start
 
 
 def _known_thresholds(quality: dict[str, float]) -> dict[str, float]:
@@ -197,6 +238,8 @@ class DefaultsSpec(_Spec):
     style_preset: str = "anime"
     negative_prompt: str = "low quality, blurry, distorted, deformed"
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # When a scene's dialogue runs longer than its duration: lengthen it, or refuse to render.
+    speech_overflow: Literal["extend", "refuse"] = "extend"
     quality: Annotated[dict[str, float], AfterValidator(_known_thresholds)] = Field(
         default_factory=dict
     )  # thresholds, see README

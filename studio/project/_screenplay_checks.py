@@ -46,10 +46,35 @@ def cross_check(
                     if problem:
                         yield ("characters", i, "reference_images", j), problem
     yield from _check_episodes(data, names)
+    if base_dir is not None:
+        for loc, name in _sound_files(data):
+            problem = reference_problem(name, base_dir=base_dir, allowed_dirs=allowed_dirs, what="sound file")
+            if problem:
+                yield loc, problem
 
 
-def reference_problem(image: str, *, base_dir: Path, allowed_dirs: Sequence[Path] = ()) -> str | None:
-    """Why the reference image ``image`` cannot be used, or ``None`` when it can.
+def _sound_files(data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
+    """Every music and effect file the data names, with its YAML path."""
+    for e, episode in _mappings(data.get("episodes")):
+        yield from _sounds_of(episode, ("episodes", e))
+        for s, scene in _mappings(episode.get("scenes")):
+            yield from _sounds_of(scene, ("episodes", e, "scenes", s))
+
+
+def _sounds_of(item: dict[str, Any], here: Loc) -> Iterator[tuple[Loc, str]]:
+    music = item.get("music")
+    name = music.get("file") if isinstance(music, dict) else music
+    if isinstance(name, str):
+        yield here + (("music", "file") if isinstance(music, dict) else ("music",)), name
+    for k, effect in _mappings(item.get("effects")):
+        if isinstance(effect.get("file"), str):
+            yield here + ("effects", k, "file"), effect["file"]
+
+
+def reference_problem(
+    image: str, *, base_dir: Path, allowed_dirs: Sequence[Path] = (), what: str = "reference image"
+) -> str | None:
+    """Why the file ``image`` (a reference image, a sound) cannot be used, or ``None`` when it can.
 
     An image must resolve, symbolic links followed, inside the screenplay's folder (or
     an allowed folder): a screenplay someone sent you must not make the studio copy
@@ -59,15 +84,15 @@ def reference_problem(image: str, *, base_dir: Path, allowed_dirs: Sequence[Path
     try:
         target = (base_dir / image).resolve()
     except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a NUL byte
-        return f"reference image {image!r} cannot be resolved: {error}"
+        return f"{what} {image!r} cannot be resolved: {error}"
     if not any(target.is_relative_to(root) for root in roots):
         return (
-            f"reference image {image!r} is outside the screenplay's folder {roots[0]}; "
-            "copy the image into that folder and name it by a relative path"
+            f"{what} {image!r} is outside the screenplay's folder {roots[0]}; "
+            "copy the file into that folder and name it by a relative path"
         )
     if not target.is_file():
         what = "is not a regular file" if target.exists() else "does not exist"
-        return f"reference image {image!r} {what} (paths are relative to the screenplay)"
+        return f"{what} {image!r} {what} (paths are relative to the screenplay)"
     return None
 
 

@@ -43,6 +43,7 @@ from studio.render._check import SegmentCheck, check_segment, record_feedback_wi
 from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
+from studio.sound._render import finish_sound, speak_episode
 from studio.storage._models import SceneModel, SegmentModel, utcnow
 from studio.storage._states import EpisodeState, SceneState, SegmentState
 
@@ -91,6 +92,7 @@ class RenderSummary:
     scenes: list[dict[str, Any]] = field(default_factory=list)
     report: Path | None = None
     report_html: Path | None = None
+    sound: dict[str, Any] | None = None  # the sound record (studio.sound.read_sound_record)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,7 @@ class RenderSummary:
             "report_html": str(self.report_html) if self.report_html else None,
             "seconds": round(self.seconds, 2),
             "scenes": self.scenes,
+            "sound": self.sound,
         }
 
 
@@ -178,7 +181,15 @@ async def _render(
     scene_concurrency: int,
     started: float,
 ) -> RenderSummary:
-    briefs = prepare_episode(studio, episode=episode, project=project, backend=backend, parameters=parameters)
+    speech = await speak_episode(studio, episode=episode, project=project)
+    briefs = prepare_episode(
+        studio,
+        episode=episode,
+        project=project,
+        backend=backend,
+        parameters=parameters,
+        scene_seconds=speech.scene_seconds,
+    )
     project_title = briefs[0].project
     out_dir = episode_dir(studio.home, project_title, episode)
     # Scene videos are written in out_dir, the episode's beside it: a render killed while
@@ -222,6 +233,8 @@ async def _render(
         _settle_interrupted(studio, [b.scene_id for b in briefs])
         raise
     video = _stitch_episode(studio, briefs, out_dir)
+    tracker.emit(0.999, f"episode {episode}: mixing sound and subtitles")
+    sound = finish_sound(studio, briefs, video, speech, transition_seconds=TRANSITION_SECONDS)
     tracker.emit(1.0, f"episode {episode} finished")
     return RenderSummary(
         project=project_title,
@@ -230,6 +243,7 @@ async def _render(
         backend=backend.name,
         seconds=time.perf_counter() - started,
         scenes=scene_summaries(studio, [b.scene_id for b in briefs]),
+        sound=sound,
     )
 
 

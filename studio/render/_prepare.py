@@ -6,6 +6,7 @@ Everything here is decided before a pixel is generated, from the database alone,
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,8 +42,14 @@ def prepare_episode(
     project: str | None = None,
     backend: Backend | None = None,
     parameters: Mapping[str, Any] | None = None,
+    scene_seconds: Mapping[int, float] | None = None,
 ) -> list[SceneBrief]:
     """Propagate memory, plan every scene and store each segment's prompts.
+
+    ``scene_seconds`` lengthens scenes (by number) whose dialogue outlasts them
+    (:func:`studio.sound.speak_episode`); the longer duration is kept on the scene
+    (``target_duration_seconds``) until the screenplay changes it. A finished scene that
+    is now too short is planned again.
 
     Idempotent: completed segments are kept; stale scenes lose their old segments (rows
     and files) and are planned again. Returns the scenes in order.
@@ -71,6 +78,21 @@ def prepare_episode(
         briefs = []
         for scene in episode_row.scenes:
             brief = load_scene_brief(session, scene)
+            # An extension is kept on the scene row, so every later plan (`studio prompts`,
+            # a report's fail-fast check) agrees with the render that extended it.
+            seconds = max(
+                (scene_seconds or {}).get(scene.scene_number, 0.0), scene.target_duration_seconds or 0.0
+            )
+            if seconds > brief.spec.duration:
+                scene.target_duration_seconds = seconds
+                brief = dataclasses.replace(
+                    brief,
+                    spec=brief.spec.model_copy(update={"duration": seconds}),
+                    context=dataclasses.replace(brief.context, duration_seconds=seconds),
+                )
+                too_short = (scene.actual_duration_seconds or 0.0) < seconds - 0.5 / brief.defaults.fps
+                if scene.status in ("completed", "review") and too_short:
+                    scene.status = "stale"
             _plan_scene_without_commit(session, studio.home, scene, brief, backend_limit)
             briefs.append(brief)
         return briefs

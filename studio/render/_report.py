@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "contact_sheet",
+    "contact_sheet_and_waveform_html",
+    "sound_report_html",
     "figure_png",
     "report_paths",
     "run_render_report",
@@ -169,6 +171,8 @@ def summary_from_database(studio: Studio, project: str, episode: int) -> RenderS
         ).one()
         video = studio.home / row.final_video_path if row.final_video_path else Path()
         scene_ids = [s.id for s in row.scenes]
+    from studio.sound import read_sound_record
+
     return RenderSummary(
         project=project,
         episode=episode,
@@ -176,6 +180,7 @@ def summary_from_database(studio: Studio, project: str, episode: int) -> RenderS
         backend="",
         seconds=0.0,
         scenes=scene_summaries(studio, scene_ids),
+        sound=read_sound_record(video) if video.is_file() else None,
     )
 
 
@@ -261,13 +266,40 @@ def scores_figure(summary: RenderSummary) -> Figure:
 
 
 def video_html(path: Path) -> str:
-    """An HTML5 player for the episode: embedded when small, linked when large."""
+    """An HTML5 player for the episode, with its sound and subtitles: embedded when
+    small, linked when large."""
+    from studio.sound import subtitles_track_html
+
     if path.stat().st_size <= EMBED_VIDEO_LIMIT:
         data = base64.b64encode(path.read_bytes()).decode()
         source = f"data:video/mp4;base64,{data}"
     else:
         source = html.escape(path.as_uri())
-    return f'<video controls width="640" src="{source}"></video>'
+    return f'<video controls width="640" src="{source}">{subtitles_track_html(path)}</video>'
+
+
+def contact_sheet_and_waveform_html(summary: RenderSummary) -> str:
+    """The contact sheet with the episode's waveform beside it."""
+    from studio.sound import read_sound_record
+    from studio.sound._views import waveform_png
+
+    sheet = base64.b64encode(figure_png(contact_sheet(summary))).decode()
+    cells = [f'<img alt="contact sheet" src="data:image/png;base64,{sheet}">']
+    record = read_sound_record(summary.episode_video) if summary.episode_video.is_file() else None
+    if record and record.get("audio"):
+        wave = base64.b64encode(waveform_png(summary.episode_video, record)).decode()
+        cells.append(f'<img class="studio-waveform" alt="waveform" src="data:image/png;base64,{wave}">')
+    style = "display:flex;gap:12px;align-items:flex-start"
+    return f'<div style="{style}">{"".join(f"<div>{c}</div>" for c in cells)}</div>'
+
+
+def sound_report_html(summary: RenderSummary) -> str:
+    """Each line with its voice and time, the subtitles, and any sound failure."""
+    from studio.sound import sound_html
+
+    if not summary.episode_video.is_file():
+        return "<p>No episode video.</p>"
+    return sound_html(summary.episode_video, waveform=False)
 
 
 def figure_png(figure: Figure) -> bytes:

@@ -126,6 +126,10 @@ class CharacterModel(Timestamps, Base):
     lora_name: Mapped[str | None] = mapped_column(String(255))
     lora_strength: Mapped[float | None] = mapped_column(Float)
     lora_family: Mapped[str | None] = mapped_column(String(50))
+    # The TTS voice (v0.3.0.b): id (empty: the backend's default), speed factor, semitones.
+    voice_id: Mapped[str | None] = mapped_column(String(255))
+    voice_speed: Mapped[float | None] = mapped_column(Float)
+    voice_pitch: Mapped[float | None] = mapped_column(Float)
     usage_count: Mapped[int] = mapped_column(Integer, default=0)
     last_used: Mapped[datetime | None] = mapped_column(DateTime)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
@@ -150,6 +154,8 @@ class EpisodeModel(Timestamps, Base):
     target_duration_minutes: Mapped[float] = mapped_column(Float, default=24)
     status: Mapped[str] = mapped_column(String(20), default=EpisodeState.PENDING.value, nullable=False)
     final_video_path: Mapped[str | None] = mapped_column(Text)
+    # Episode-wide music and effects (v0.3.0.b): {"music": {...} | None, "effects": [...]}.
+    sound: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     report_path: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.jobs import _worker
 from studio._config import Settings
+from studio.jobs import _worker
 from studio.jobs._records import ClaimedJob, HeartbeatResult, JobStatus
 from studio.jobs._runners import describe_failure, job_runner, register_job_type
 from studio.jobs._store import database_now, enqueue, get_job, list_jobs, request_cancel

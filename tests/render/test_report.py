@@ -26,6 +26,11 @@ def test_demo_renders_through_the_report_notebook(tmp_path: Path) -> None:
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # contact sheet and chart
     assert any("<video" in o.get("data", {}).get("text/html", "") for o in outputs)
+    pages = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert 'class="studio-waveform"' in pages  # the waveform beside the contact sheet
+    assert "en-us+f3 · ×1 · +2 st" in pages and "Then we run." in pages  # each line's voice
+    assert "WEBVTT" in pages and '<track kind="subtitles"' in pages  # subtitles, in the player too
+    assert summary["sound"]["error"] is None and len(summary["sound"]["lines"]) == 4
     assert [s["status"] for s in summary["scenes"]] == ["completed"] * 3
     segment = summary["scenes"][0]["segments"][0]
     assert set(segment) >= {"status", "seed", "attempts", "prompt", "scores"}

@@ -32,6 +32,7 @@ from studio.storage._database import Database, open_database
 from studio.storage._models import (
     AssistantConversationModel,
     AssistantMessageModel,
+    CharacterModel,
     QualityFeedbackModel,
     SegmentModel,
 )
@@ -40,15 +41,41 @@ ASSETS = Path(__file__).parent / "upgrade_assets"
 FIRST_REVISION = "v0.1.0.a"
 #: Tables this change adds; everything else must come through an upgrade untouched.
 NEW_TABLES = {"assistant_conversations", "assistant_messages"}
+#: Columns added to existing tables (v0.3.0.b: voices and episode sound).
+NEW_COLUMNS = {"anime_characters": {"voice_id", "voice_speed", "voice_pitch"}, "movie_episodes": {"sound"}}
 FEEDBACK_NOTE = "Luna's teal jacket flickers green in the rain"
 
 
-def populate_first_schema(database: Database, home: Path) -> None:
+def populate_first_schema(database: Database, home: Path) -> str:
     """Import the demo, plan episode 1 and add one user note, on a v0.1.0.a database.
 
-    Uses today's ORM on the old schema, so only tables and columns that already existed
-    at v0.1.0.a may be touched (the importer and planner touch nothing newer).
+    Today's ORM reads and writes columns added since (character voices), so the work is
+    done on a scratch database at head, and its rows are then copied, column by column
+    as the old schema has them, into ``database``. Returns the screenplay exported from
+    the scratch database (today's ORM cannot read the old schema to export it).
     """
+    scratch = Database(f"sqlite:///{home.parent / 'scratch-at-head.db'}")
+    try:
+        _migrations.upgrade(scratch.engine, "head")
+        _populate_today(scratch, home)
+        old = MetaData()
+        old.reflect(database.engine)
+        today = MetaData()
+        today.reflect(scratch.engine)
+        with scratch.engine.connect() as source, database.engine.begin() as target:
+            for table in old.sorted_tables:
+                if table.name == "alembic_version":
+                    continue
+                columns = [today.tables[table.name].c[c.name] for c in table.columns]
+                rows = [dict(r._mapping) for r in source.execute(select(*columns))]
+                if rows:
+                    target.execute(table.insert(), rows)
+        return dump_screenplay(export_screenplay(scratch, home=home))
+    finally:
+        scratch.dispose()
+
+
+def _populate_today(database: Database, home: Path) -> None:
     from studio._studio import Studio
     from studio.render._pipeline import prepare_episode
 
@@ -79,12 +106,34 @@ def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
         for name, table in sorted(metadata.tables.items()):
             if name == "alembic_version" or name in NEW_TABLES:
                 continue
-            rows[name] = [tuple(r) for r in connection.execute(table.select().order_by(*table.primary_key))]
+            old = [c for c in table.columns if c.name not in NEW_COLUMNS.get(name, set())]
+            query = select(*old).order_by(*table.primary_key)
+            rows[name] = [tuple(r) for r in connection.execute(query)]
     return rows
 
 
+def new_columns(database: Database) -> dict[str, set[str]]:
+    inspector = inspect(database.engine)
+    return {
+        table: {c["name"] for c in inspector.get_columns(table)} & columns
+        for table, columns in NEW_COLUMNS.items()
+    }
+
+
 def use_the_new_tables(database: Database) -> None:
-    """The upgraded schema takes a conversation with a message, through today's models."""
+    """The upgraded schema takes a conversation with a message, and a character's voice,
+    through today's models."""
+    with database.session() as session:
+        character = session.scalars(select(CharacterModel).order_by(CharacterModel.id)).first()
+        assert character is not None and character.voice_id is None  # upgraded rows have no voice
+        stamp = character.updated_at
+        character.voice_id, character.voice_speed, character.voice_pitch = "en-us+f3", 1.1, 2.0
+    with database.session() as session:
+        character = session.scalars(select(CharacterModel).order_by(CharacterModel.id)).first()
+        assert character is not None and (character.voice_id, character.voice_speed) == ("en-us+f3", 1.1)
+        # Put the row back as it was, so the downgrade's check sees only old columns' values.
+        character.voice_id = character.voice_speed = character.voice_pitch = None
+        character.updated_at = stamp
     with database.session() as session:
         conversation = AssistantConversationModel(project_id=1, title="after the upgrade", task="chat")
         conversation.messages.append(AssistantMessageModel(position=0, role="user", content="Hello"))
@@ -99,9 +148,9 @@ def test_an_old_database_is_upgraded_with_its_data(settings: Settings) -> None:
     try:
         _migrations.upgrade(database.engine, FIRST_REVISION)
         assert not NEW_TABLES & set(inspect(database.engine).get_table_names())
-        populate_first_schema(database, settings.home)
+        assert new_columns(database) == {table: set() for table in NEW_COLUMNS}
+        exported = populate_first_schema(database, settings.home)
         before = snapshot(database)
-        exported = dump_screenplay(export_screenplay(database, home=settings.home))
     finally:
         database.dispose()
     assert before["generation_segments"] and before["generation_quality_feedback"]
@@ -124,6 +173,7 @@ def test_an_old_database_is_upgraded_with_its_data(settings: Settings) -> None:
         state = upgraded.schema_state()
         assert state.current == state.head != FIRST_REVISION
         assert set(inspect(upgraded.engine).get_table_names()) >= NEW_TABLES
+        assert new_columns(upgraded) == NEW_COLUMNS
         assert snapshot(upgraded) == before
         assert dump_screenplay(export_screenplay(upgraded, home=settings.home)) == exported
         use_the_new_tables(upgraded)
@@ -131,6 +181,7 @@ def test_an_old_database_is_upgraded_with_its_data(settings: Settings) -> None:
         # And back: the downgrade drops only what the upgrade added.
         _migrations.downgrade(upgraded.engine, FIRST_REVISION)
         assert not NEW_TABLES & set(inspect(upgraded.engine).get_table_names())
+        assert new_columns(upgraded) == {table: set() for table in NEW_COLUMNS}
         assert snapshot(upgraded) == before
     finally:
         upgraded.dispose()
