@@ -19,7 +19,7 @@ from studio._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
     from studio.quality._analyze import Engine, analyze_video, sharpness
-    from studio.quality._correct import ColorTransfer, color_correct, fit_color_transfer
+    from studio.quality._correct import ColorTransfer, color_correct, fit_color_transfer, ramp_weight
     from studio.quality._metrics import ssim
     from studio.quality._scores import decide
     from studio.quality._thresholds import QualityThresholds
@@ -58,6 +58,7 @@ _LAZY = {
     "color_correct": "_correct",
     "decide": "_scores",
     "fit_color_transfer": "_correct",
+    "ramp_weight": "_correct",
     "sharpness": "_analyze",
     "ssim": "_metrics",
 }
@@ -81,6 +82,7 @@ __all__ = [
     "color_correct",
     "decide",
     "fit_color_transfer",
+    "ramp_weight",
     "sharpness",
     "ssim",
 ]

@@ -7,6 +7,14 @@ the way a per-frame transfer would. Per channel::
     out = (in - segment_mean) * (anchor_std / segment_std) + anchor_mean
 
 with the std ratio clamped to [0.5, 2] so a flat segment is not blown up.
+
+Within a scene a segment starts from the previous segment's last frame, so applying
+the transform at full strength from frame 0 would make the picture jump at the seam (a
+visible flash). ``ColorTransfer.apply`` therefore takes a ``weight`` in [0, 1] that
+blends from the identity to the full transform, and :func:`ramp_weight` gives the
+weight of each frame: 0 at the seam, rising smoothly (smoothstep) to 1 over
+``ramp_frames`` frames, so the correction fades in and the next segment, which starts
+from the corrected last frame, continues without a jump.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from studio._exceptions import AnalysisError
 from studio.quality._frames import color_size, load_rgb, resize_area, small_rgb
 from studio.quality._lab import LabMeter, lab_stats, lab_to_rgb, rgb_to_lab
 
-__all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
+__all__ = ["ColorTransfer", "color_correct", "fit_color_transfer", "ramp_weight"]
 
 RGB = npt.NDArray[np.uint8]
 
@@ -44,9 +52,23 @@ class ColorTransfer:
         self.gain = gain
         self.offset = offset
 
-    def apply(self, rgb: RGB) -> RGB:
-        """Correct one 8-bit RGB frame."""
-        return lab_to_rgb(rgb_to_lab(rgb) * self.gain + self.offset)
+    def apply(self, rgb: RGB, weight: float = 1.0) -> RGB:
+        """Correct one 8-bit RGB frame; ``weight`` blends from the identity (0) to the
+        full transform (1). At weight 0 the frame is returned untouched."""
+        if weight <= 0.0:
+            return rgb
+        weight = min(1.0, weight)
+        gain = 1.0 + (self.gain - 1.0) * np.float32(weight)
+        return lab_to_rgb(rgb_to_lab(rgb) * gain + self.offset * np.float32(weight))
+
+
+def ramp_weight(index: int, ramp_frames: int) -> float:
+    """The weight of frame ``index`` when the correction fades in over ``ramp_frames``
+    frames from frame 0 (the seam): smoothstep, 0 at the seam, 1 from ``ramp_frames`` on."""
+    if ramp_frames <= 0:
+        return 1.0
+    t = min(1.0, max(0.0, index / ramp_frames))
+    return t * t * (3.0 - 2.0 * t)
 
 
 def _open(path: Path) -> av.container.InputContainer:

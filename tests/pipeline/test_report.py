@@ -26,7 +26,8 @@ def test_demo_renders_through_the_report_notebook(tmp_path: Path) -> None:
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # contact sheet and chart
     assert any("<video" in o.get("data", {}).get("text/html", "") for o in outputs)
-    assert [s["status"] for s in summary["scenes"]] == ["completed"] * 3
+    # Segments the deterministic animatic cannot fix are kept for review (not re-rendered).
+    assert {s["status"] for s in summary["scenes"]} <= {"completed", "review"}
     segment = summary["scenes"][0]["segments"][0]
     assert set(segment) >= {"status", "seed", "attempts", "prompt", "scores"}
 
