@@ -26,7 +26,7 @@ from typing import Any
 
 from studio._video import VideoWriter, iter_frames, probe, read_image, write_png
 from studio.backends import SegmentResult
-from studio.quality import Decision, QualityDecision, RetryChanges, fit_color_transfer, ramp_weight
+from studio.quality import Decision, QualityDecision, RetryChanges, fit_color_schedule, ramp_weight
 from studio.render._check import SegmentCheck
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 RAMP_SECONDS = 0.5
+WINDOW_SECONDS = 1.0  # one transfer per second of the segment, interpolated in between
 _MARK = ".corrected"
 
 
@@ -163,8 +164,9 @@ def _new_events(before: SegmentCheck, after: SegmentCheck) -> tuple[str, ...]:
 def _write_corrected(
     result: SegmentResult, anchor: Path, fps: int, copy: Path, pngs: dict[Path, Path]
 ) -> None:
-    transfer = fit_color_transfer(result.video_path, anchor)
     info = probe(result.video_path)
+    window = max(1, round(WINDOW_SECONDS * fps))
+    schedule = fit_color_schedule(result.video_path, anchor, window_frames=window)
     frames = max(1, info.frames)
     ramp = min(max(1, round(RAMP_SECONDS * fps)), max(1, (frames - 1) // 2))
     with VideoWriter(copy, width=info.width, height=info.height, fps=fps) as writer:
@@ -172,9 +174,9 @@ def _write_corrected(
             # Re-encoded with the backend's settings, frame 1 a keyframe after a seam
             # duplicate, so the scene still stitches by stream copy.
             writer.write(
-                transfer.apply(frame, ramp_weight(index, ramp)),
+                schedule.apply(frame, index, ramp_weight(index, ramp)),
                 keyframe=index == 1 and result.leading_duplicate,
             )
     first, last = result.first_frame_path, result.last_frame_path
-    write_png(pngs[first], transfer.apply(read_image(first), ramp_weight(0, ramp)))
-    write_png(pngs[last], transfer.apply(read_image(last), ramp_weight(frames - 1, ramp)))
+    write_png(pngs[first], schedule.apply(read_image(first), 0, ramp_weight(0, ramp)))
+    write_png(pngs[last], schedule.apply(read_image(last), frames - 1, ramp_weight(frames - 1, ramp)))
