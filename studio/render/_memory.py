@@ -11,7 +11,10 @@ here, scene by scene in project order, as the seed's ``propagate_to_next_scene``
 
 Learned elements are per character (the seed did it globally): the five most frequent
 successful elements from that character's feedback at >= 0.7, minus elements that
-failed for that character (< 0.4) three or more times.
+failed for that character (< 0.4) three or more times. A feedback row attributes to a
+character only that character's own look and action (:func:`character_elements`), never
+the scene's location, lighting or style; and the composer leaves out any learned element
+that contradicts the character's current outfit, hair, accessories or expression.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from studio.backends import CharacterInShot, DialogueLine, SceneContext
 from studio.project._screenplay import CharacterSpec, DefaultsSpec, SceneSpec
-from studio.render._compose import CharacterState, PromptInputs
+from studio.render._compose import CharacterState, PromptInputs, character_parts, placement
 from studio.storage._models import (
     CharacterSceneMemoryModel,
     ProjectModel,
@@ -262,12 +265,9 @@ def segment_action(spec: SceneSpec, number: int) -> str:
 
 
 def character_elements(state: CharacterState) -> Sequence[str]:
-    """The prompt elements that describe one character (for feedback attribution)."""
-    elements = [state.name, state.prompt_tokens]
-    if state.outfit:
-        elements.append(f"wearing {state.outfit}")
-    if state.expression:
-        elements.append(f"{state.expression} expression")
-    if state.pose:
-        elements.append(state.pose)
-    return [e.strip() for part in elements for e in part.split(",") if e.strip()]
+    """The prompt elements that are one character's look or action, as the prompt says
+    them: their prompt tokens, outfit, hair, accessories, expression, pose and own action
+    (not their name, nor where they stand in the frame). Only these are learned for them.
+    """
+    where = placement(state) if state.position else None
+    return [e for e in character_parts(state)[1:] if e != where]
