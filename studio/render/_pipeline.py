@@ -32,6 +32,7 @@ from studio.quality import Decision
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
 from studio.render._correction import correct_and_verify, remove_abandoned_corrections, settle_correction
 from studio.render._escalation import AttemptPlan, attempt_record, first_attempt, next_attempt, to_review
+from studio.render._holds import deliver_held, thresholds_on
 from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
@@ -281,7 +282,7 @@ async def _render_scene(
             return
         scene.status = SceneState.GENERATING
         segments = [(s.id, s.segment_number) for s in scene.segments]
-    thresholds = thresholds_for(brief.defaults.quality)
+    thresholds = thresholds_on(thresholds_for(brief.defaults.quality), brief.defaults.animate_on)
     start_image: Path | None = home / entry if entry else None
     anchor: Path | None = start_image
     reference_sharpness: float | None = None
@@ -399,7 +400,7 @@ async def _generate_with_retries(
             negative_prompt=segment.negative,
             seed=seed,
             duration_seconds=segment.duration_seconds,
-            fps=segment.fps,
+            fps=segment.fps // brief.defaults.animate_on,  # on twos: half the frames, held later
             width=brief.defaults.width,
             height=brief.defaults.height,
             output_dir=scene_dir,
@@ -437,7 +438,9 @@ async def _generate_with_retries(
         check = recheck(result.video_path)
         correction = None
         if check.decision.action is Decision.COLOR_CORRECT and anchor is not None:
-            outcome = correct_and_verify(result, check, anchor=anchor, fps=segment.fps, recheck=recheck)
+            outcome = correct_and_verify(
+                result, check, anchor=anchor, fps=request.fps, recheck=recheck
+            )
             correction = outcome.to_json()
             log.info("scene %s segment %s: %s", brief.number, segment.number, outcome.note)
             check = settle_correction(outcome, attempt=attempt, max_attempts=max_attempts)
@@ -450,6 +453,8 @@ async def _generate_with_retries(
                 following = upcoming
         elapsed = time.perf_counter() - began
         final = check.decision.action in (Decision.PASS, Decision.COLOR_CORRECT, Decision.REVIEW)
+        if final:  # checked as generated; delivered at the project's fps
+            result = deliver_held(result, animate_on=brief.defaults.animate_on, fps=segment.fps)
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment.id)
             assert row is not None
