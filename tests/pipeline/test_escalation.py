@@ -24,6 +24,7 @@ from studio.backends._animatic import AnimaticBackend
 from studio.backends.comfyui import apply_bindings, load_template
 from studio.backends.comfyui._escalation import retry_changes
 from studio.render._pipeline import render_episode
+from studio.render._report import scores_table_html
 from studio.storage._models import QualityFeedbackModel, SegmentModel
 
 SCREENPLAY = """\
@@ -134,6 +135,8 @@ def test_retries_walk_the_ladder_from_the_base_and_change_the_graph(
             {}, {}, {"steps": 30, "switch_step": 15},
         ]
         assert row.meta["attempts"] == log
+    # The report's table says what each retry changed.
+    assert "attempt 3: steps=30, switch_step=15" in scores_table_html(summary)
 
 
 def test_the_deterministic_animatic_sends_a_failing_segment_to_review_at_once(
@@ -148,6 +151,7 @@ def test_the_deterministic_animatic_sends_a_failing_segment_to_review_at_once(
     assert any("black" in r for r in segment["reasons"])
     assert segment["reasons"][-1].startswith("the broken backend is deterministic: a retry would draw")
     assert summary.scenes[0]["status"] == "review"
+    assert "the broken backend is deterministic" in scores_table_html(summary)
     # A plain re-run keeps the segment in review instead of rendering it again.
     render_episode(studio, episode=1, backend="broken")
     assert len(backend.requests) == 2
