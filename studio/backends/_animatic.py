@@ -238,6 +238,7 @@ class AnimaticBackend:
 
     name = "animatic"
     max_segment_seconds = MAX_SEGMENT_SECONDS
+    deterministic = True  # the seed changes nothing: a retry would draw the same frames
 
     def segment_limit(self, parameters: Mapping[str, Any]) -> float:
         return float(self.max_segment_seconds)

@@ -25,6 +25,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from studio._exceptions import ConfigurationError, ScreenplayError, ScreenplayIssue
@@ -231,8 +233,26 @@ def _known_thresholds(quality: dict[str, float]) -> dict[str, float]:
     return quality
 
 
+_ON = {"ones": 1, "twos": 2, "threes": 3, "fours": 4}
+
+
+def _drawings(value: Any) -> Any:
+    """``animate_on``: 1-4, or the animator's words ``ones``, ``twos``, ``threes``, ``fours``."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key.isdigit():
+            return int(key)
+        if key not in _ON:
+            raise ValueError(f"animate_on {value!r} must be 1-4 or one of {', '.join(_ON)} (e.g. twos)")
+        return _ON[key]
+    return value
+
+
 class DefaultsSpec(_Spec):
     fps: int = Field(default=24, ge=1, le=120)
+    # Each generated drawing is held this many frames ("on twos" = 2): segments are
+    # generated at fps / animate_on and delivered at fps, for half the generation work.
+    animate_on: Annotated[int, BeforeValidator(_drawings), Field(ge=1, le=4)] = 1
     width: Dimension = 768
     height: Dimension = 512
     style_preset: str = "anime"
@@ -243,6 +263,25 @@ class DefaultsSpec(_Spec):
     quality: Annotated[dict[str, float], AfterValidator(_known_thresholds)] = Field(
         default_factory=dict
     )  # thresholds, see README
+
+    @field_validator("animate_on")
+    @classmethod
+    def _divides_fps(cls, value: int, info: ValidationInfo) -> int:
+        fps = info.data.get("fps")
+        if isinstance(fps, int) and fps % value:
+            fits = [n for n in range(1, 5) if fps % n == 0]
+            raise ValueError(
+                f"animating on {[k for k, n in _ON.items() if n == value][0]} needs an fps divisible by "
+                f"{value}, and fps is {fps}; "
+                f"use animate_on {' or '.join(map(str, fits))}, "
+                f"or an fps such as {fps - fps % value or value}"
+            )
+        return value
+
+    @property
+    def render_fps(self) -> int:
+        """The rate segments are generated at: ``fps / animate_on``."""
+        return self.fps // self.animate_on
 
 
 class Screenplay(_Spec):

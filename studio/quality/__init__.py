@@ -19,7 +19,14 @@ from studio._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
     from studio.quality._analyze import Engine, analyze_video, sharpness
-    from studio.quality._correct import ColorTransfer, color_correct, fit_color_transfer
+    from studio.quality._correct import (
+        ColorSchedule,
+        ColorTransfer,
+        color_correct,
+        fit_color_schedule,
+        fit_color_transfer,
+        ramp_weight,
+    )
     from studio.quality._metrics import ssim
     from studio.quality._scores import decide
     from studio.quality._thresholds import QualityThresholds
@@ -41,6 +48,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers
 # (PEP 562), so a screenplay can validate its thresholds without OpenCV and PyAV.
 _LAZY = {
     "ColorSample": "_types",
+    "ColorSchedule": "_correct",
     "ColorTransfer": "_correct",
     "Decision": "_types",
     "Engine": "_analyze",
@@ -57,13 +65,16 @@ _LAZY = {
     "analyze_video": "_analyze",
     "color_correct": "_correct",
     "decide": "_scores",
+    "fit_color_schedule": "_correct",
     "fit_color_transfer": "_correct",
+    "ramp_weight": "_correct",
     "sharpness": "_analyze",
     "ssim": "_metrics",
 }
 
 __all__ = [
     "ColorSample",
+    "ColorSchedule",
     "ColorTransfer",
     "Decision",
     "Engine",
@@ -80,7 +91,9 @@ __all__ = [
     "analyze_video",
     "color_correct",
     "decide",
+    "fit_color_schedule",
     "fit_color_transfer",
+    "ramp_weight",
     "sharpness",
     "ssim",
 ]

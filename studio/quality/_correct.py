@@ -7,6 +7,14 @@ the way a per-frame transfer would. Per channel::
     out = (in - segment_mean) * (anchor_std / segment_std) + anchor_mean
 
 with the std ratio clamped to [0.5, 2] so a flat segment is not blown up.
+
+Within a scene a segment starts from the previous segment's last frame, so applying
+the transform at full strength from frame 0 would make the picture jump at the seam (a
+visible flash). ``ColorTransfer.apply`` therefore takes a ``weight`` in [0, 1] that
+blends from the identity to the full transform, and :func:`ramp_weight` gives the
+weight of each frame: 0 at the seam, rising smoothly (smoothstep) to 1 over
+``ramp_frames`` frames, so the correction fades in and the next segment, which starts
+from the corrected last frame, continues without a jump.
 """
 
 from __future__ import annotations
@@ -22,9 +30,16 @@ from av.video.reformatter import VideoReformatter
 
 from studio._exceptions import AnalysisError
 from studio.quality._frames import color_size, load_rgb, resize_area, small_rgb
-from studio.quality._lab import LabMeter, lab_stats, lab_to_rgb, rgb_to_lab
+from studio.quality._lab import LabMeter, LabStats, lab_stats, lab_to_rgb, rgb_to_lab
 
-__all__ = ["ColorTransfer", "color_correct", "fit_color_transfer"]
+__all__ = [
+    "ColorSchedule",
+    "ColorTransfer",
+    "color_correct",
+    "fit_color_schedule",
+    "fit_color_transfer",
+    "ramp_weight",
+]
 
 RGB = npt.NDArray[np.uint8]
 
@@ -44,9 +59,23 @@ class ColorTransfer:
         self.gain = gain
         self.offset = offset
 
-    def apply(self, rgb: RGB) -> RGB:
-        """Correct one 8-bit RGB frame."""
-        return lab_to_rgb(rgb_to_lab(rgb) * self.gain + self.offset)
+    def apply(self, rgb: RGB, weight: float = 1.0) -> RGB:
+        """Correct one 8-bit RGB frame; ``weight`` blends from the identity (0) to the
+        full transform (1). At weight 0 the frame is returned untouched."""
+        if weight <= 0.0:
+            return rgb
+        weight = min(1.0, weight)
+        gain = 1.0 + (self.gain - 1.0) * np.float32(weight)
+        return lab_to_rgb(rgb_to_lab(rgb) * gain + self.offset * np.float32(weight))
+
+
+def ramp_weight(index: int, ramp_frames: int) -> float:
+    """The weight of frame ``index`` when the correction fades in over ``ramp_frames``
+    frames from frame 0 (the seam): smoothstep, 0 at the seam, 1 from ``ramp_frames`` on."""
+    if ramp_frames <= 0:
+        return 1.0
+    t = min(1.0, max(0.0, index / ramp_frames))
+    return t * t * (3.0 - 2.0 * t)
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -68,10 +97,66 @@ def fit_color_transfer(video_path: Path | str, anchor_frame: Path | str) -> Colo
     Raises:
         AnalysisError: A file is missing or unreadable, or the video has no frames.
     """
-    path = Path(video_path)
+    samples, anchor = _samples(Path(video_path), anchor_frame)
+    return _pooled(samples, anchor)
+
+
+class ColorSchedule:
+    """Transfers fitted on consecutive windows of a segment, blended smoothly in time.
+
+    The transform of frame ``i`` interpolates linearly between the transforms fitted at
+    the centres of the windows around it (the first and last hold at the ends), so the
+    correction follows a drift that grows along the segment while changing by a small
+    step per frame: it cannot flicker. :meth:`apply` also takes the seam ramp weight.
+    """
+
+    def __init__(self, centres: list[float], transfers: list[ColorTransfer]) -> None:
+        self.centres = centres
+        self.transfers = transfers
+
+    def transfer_at(self, index: int) -> ColorTransfer:
+        """The transform of frame ``index``."""
+        gains = np.asarray([t.gain for t in self.transfers])
+        offsets = np.asarray([t.offset for t in self.transfers])
+        gain = [np.interp(index, self.centres, gains[:, c]) for c in range(3)]
+        offset = [np.interp(index, self.centres, offsets[:, c]) for c in range(3)]
+        return ColorTransfer(np.asarray(gain, np.float32), np.asarray(offset, np.float32))
+
+    def apply(self, rgb: RGB, index: int, weight: float = 1.0) -> RGB:
+        """Correct frame ``index``; ``weight`` blends from the identity as in :class:`ColorTransfer`."""
+        return self.transfer_at(index).apply(rgb, weight)
+
+
+def fit_color_schedule(
+    video_path: Path | str, anchor_frame: Path | str, *, window_frames: int
+) -> ColorSchedule:
+    """Fit one transfer per window of ``window_frames`` frames (pooled inside each window).
+
+    Raises:
+        AnalysisError: A file is missing or unreadable, or the video has no frames.
+        ValueError: ``window_frames`` is below 1.
+    """
+    if window_frames < 1:
+        raise ValueError(f"window_frames must be at least 1, got {window_frames}")
+    samples, anchor = _samples(Path(video_path), anchor_frame)
+    windows: dict[int, list[_Sample]] = {}
+    for sample in samples:
+        windows.setdefault(sample.index // window_frames, []).append(sample)
+    centres = [float(np.mean([s.index for s in group])) for group in windows.values()]
+    return ColorSchedule(centres, [_pooled(group, anchor) for group in windows.values()])
+
+
+class _Sample:
+    __slots__ = ("index", "mean", "square")
+
+    def __init__(self, index: int, mean: npt.NDArray[np.float64], square: npt.NDArray[np.float64]) -> None:
+        self.index, self.mean, self.square = index, mean, square
+
+
+def _samples(path: Path, anchor_frame: Path | str) -> tuple[list[_Sample], LabStats]:
+    """L*a*b* mean and E[x^2] of every sampled frame, and the anchor's statistics."""
     anchor_rgb = load_rgb(anchor_frame)
-    means: list[tuple[float, float, float]] = []
-    squares: list[npt.NDArray[np.float64]] = []
+    samples: list[_Sample] = []
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -82,17 +167,19 @@ def fit_color_transfer(video_path: Path | str, anchor_frame: Path | str) -> Colo
                 if index % _SAMPLE_EVERY:
                     continue
                 stats = meter.stats(small_rgb(frame, size, reformatter))
-                mean = np.asarray(stats.mean)
-                means.append(stats.mean)
-                squares.append(np.asarray(stats.std) ** 2 + mean**2)
+                mean = np.asarray(stats.mean, np.float64)
+                samples.append(_Sample(index, mean, np.asarray(stats.std) ** 2 + mean**2))
         except av.FFmpegError as error:
             raise AnalysisError(f"cannot decode {path}: {error}") from error
-    if not means:
+    if not samples:
         raise AnalysisError(f"{path} has no video frames to correct")
+    return samples, lab_stats(resize_area(anchor_rgb, size))
+
+
+def _pooled(samples: list[_Sample], anchor: LabStats) -> ColorTransfer:
     # Pooled over frames: mean of means, and E[x^2] - E[x]^2 for the spread.
-    segment_mean = np.mean(np.asarray(means), axis=0)
-    segment_std = np.sqrt(np.maximum(np.mean(squares, axis=0) - segment_mean**2, 1e-6))
-    anchor = lab_stats(resize_area(anchor_rgb, size))
+    segment_mean = np.mean([s.mean for s in samples], axis=0)
+    segment_std = np.sqrt(np.maximum(np.mean([s.square for s in samples], axis=0) - segment_mean**2, 1e-6))
     gain = np.clip(np.asarray(anchor.std) / segment_std, *_RATIO_LIMITS)
     offset = np.asarray(anchor.mean) - segment_mean * gain
     return ColorTransfer(gain.astype(np.float32), offset.astype(np.float32))

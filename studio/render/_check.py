@@ -101,16 +101,21 @@ def record_feedback_without_commit(
 ) -> list[QualityFeedbackModel]:
     """One automatic feedback row per character present (one without a character if none).
 
-    Each character's row names that character's own prompt elements plus the elements
-    the whole scene shares; at >= 0.7 they count as successful, below 0.4 as failed.
+    Each character's row names that character's own look and action elements only
+    (:func:`~studio.render._memory.character_elements`): those are what is learned for
+    them, as far as the prompt sent carried them. A row without a character (a scene
+    nobody is in) names the prompt's elements.
+    At >= 0.7 they count as successful, below 0.4 as failed.
     """
     scores = check.analysis.scores
-    own = {cid: set(character_elements(state)) for cid, state in characters}
-    everyone = set().union(*own.values()) if own else set()
-    shared = [e.strip() for e in prompt.split(",") if e.strip() and e.strip() not in everyone]
+    everything = [e.strip() for e in prompt.split(",") if e.strip()]
+    sent = {e.lower() for e in everything}  # an element the prompt did not carry taught nothing
     rows = []
     for character_id, state in characters or [(None, None)]:  # type: ignore[list-item]
-        elements = list(character_elements(state)) + shared if state is not None else shared
+        if state is None:
+            elements = everything
+        else:
+            elements = [e for e in character_elements(state) if e.lower() in sent]
         good = elements if scores.overall >= SUCCESS_SCORE else []
         bad = elements if scores.overall < FAILURE_SCORE else []
         row = QualityFeedbackModel(

@@ -10,10 +10,20 @@ give the same prompt, so prompts can be stored, inspected and diffed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["CharacterState", "PromptInputs", "compose_negative", "compose_prompt"]
+__all__ = [
+    "CharacterState",
+    "PromptInputs",
+    "character_parts",
+    "compose_negative",
+    "compose_prompt",
+    "contradicts",
+    "look_attribute",
+    "placement",
+]
 
 DEFAULT_NEGATIVE = "low quality, blurry, distorted, deformed"
 
@@ -68,25 +78,7 @@ def compose_prompt(inputs: PromptInputs, *, action: str = "") -> str:
     if inputs.mood:
         add(f"{inputs.mood} atmosphere")
     for character in inputs.characters:
-        add(character.name)
-        if character.prompt_tokens:
-            add(character.prompt_tokens)
-        if character.outfit:
-            add(f"wearing {character.outfit}")
-        if character.hair:
-            add(f"{character.hair} hair")
-        if character.accessories:
-            add("with " + " and ".join(character.accessories))
-        if character.expression:
-            add(f"{character.expression} expression")
-        if character.pose:
-            add(character.pose)
-        if character.position:
-            add(
-                f"on the {character.position}"
-                if character.position in ("left", "right")
-                else character.position
-            )
+        parts.extend(character_parts(character))
     if inputs.lighting:
         add(f"{inputs.lighting} lighting")
     if inputs.camera_angle:
@@ -103,8 +95,76 @@ def compose_prompt(inputs: PromptInputs, *, action: str = "") -> str:
     elif inputs.tension < 0.3:
         add("calm")
     for character in inputs.characters:
-        parts.extend(inputs.learned.get(character.name, ()))
+        learned = inputs.learned.get(character.name, ())
+        parts.extend(e for e in learned if not contradicts(e, character))
     return _join(parts, remove=set(inputs.failed))
+
+
+def character_parts(character: CharacterState) -> list[str]:
+    """The parts of the prompt that describe one character, in prompt order.
+
+    The character's own prompt tokens come first, less any that contradict the scene's
+    (or the memory's) current outfit, hair or accessories: a sheet saying "silver bob
+    haircut" does not survive a scene that gives the character a long braid.
+    """
+    tokens = [t.strip() for t in character.prompt_tokens.split(",") if t.strip()]
+    parts = [character.name, *(t for t in tokens if not contradicts(t, character))]
+    if character.outfit:
+        parts.append(f"wearing {character.outfit}")
+    if character.hair:
+        parts.append(f"{character.hair} hair")
+    if character.accessories:
+        parts.append("with " + " and ".join(character.accessories))
+    if character.expression:
+        parts.append(f"{character.expression} expression")
+    if character.pose:
+        parts.append(character.pose)
+    if character.position:
+        parts.append(placement(character))
+    if character.action:
+        parts.append(character.action)
+    return parts
+
+
+def placement(character: CharacterState) -> str:
+    """Where the character stands in the frame, as the prompt says it."""
+    position = character.position
+    return f"on the {position}" if position in ("left", "right") else position
+
+
+_HAIR = re.compile(r"\b(hair|haircut|hairstyle|hairdo)$")
+
+
+def look_attribute(element: str) -> str | None:
+    """Which look attribute an element describes, by its form: ``wearing ...`` (outfit),
+    ``with ...`` (accessories), ``... hair``/``haircut``/``hairstyle`` (hair),
+    ``... expression``; ``None`` for anything else."""
+    text = element.strip().lower()
+    if text.startswith("wearing "):
+        return "outfit"
+    if text.startswith("with "):
+        return "accessories"
+    if _HAIR.search(text):
+        return "hair"
+    if text.endswith(" expression"):
+        return "expression"
+    return None
+
+
+def contradicts(element: str, character: CharacterState) -> bool:
+    """Whether ``element`` describes an outfit, hair, accessories or expression other than
+    the character's current one (an attribute the character does not set contradicts
+    nothing)."""
+    attribute = look_attribute(element)
+    text = element.strip().lower()
+    if attribute == "accessories":
+        if not character.accessories:
+            return False
+        return text != ("with " + " and ".join(character.accessories)).lower()
+    current = {"outfit": character.outfit, "hair": character.hair, "expression": character.expression}.get(
+        attribute or "", ""
+    )
+    return bool(current) and current.strip().lower() not in text
 
 
 def compose_negative(inputs: PromptInputs) -> str:

@@ -11,7 +11,11 @@ here, scene by scene in project order, as the seed's ``propagate_to_next_scene``
 
 Learned elements are per character (the seed did it globally): the five most frequent
 successful elements from that character's feedback at >= 0.7, minus elements that
-failed for that character (< 0.4) three or more times.
+failed for that character (< 0.4) three or more times. A feedback row attributes to a
+character only that character's own look (:func:`character_elements`), never the scene's
+location, lighting or style, nor the scene's performance (expression, pose, action); and
+the composer leaves out any learned element that contradicts the character's current
+outfit, hair, accessories or expression.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from studio.backends import CharacterInShot, DialogueLine, SceneContext
 from studio.project._screenplay import CharacterSpec, DefaultsSpec, SceneSpec
-from studio.render._compose import CharacterState, PromptInputs
+from studio.render._compose import CharacterState, PromptInputs, character_parts, placement
 from studio.storage._models import (
     CharacterSceneMemoryModel,
     ProjectModel,
@@ -266,12 +270,13 @@ def segment_action(spec: SceneSpec, number: int) -> str:
 
 
 def character_elements(state: CharacterState) -> Sequence[str]:
-    """The prompt elements that describe one character (for feedback attribution)."""
-    elements = [state.name, state.prompt_tokens]
-    if state.outfit:
-        elements.append(f"wearing {state.outfit}")
-    if state.expression:
-        elements.append(f"{state.expression} expression")
-    if state.pose:
-        elements.append(state.pose)
-    return [e.strip() for part in elements for e in part.split(",") if e.strip()]
+    """The prompt elements that are one character's look, as the prompt says them: their
+    prompt tokens, outfit, hair and accessories. Only these are learned for them.
+
+    Not their name, nor where they stand; and not their expression, pose or action either:
+    those are this scene's performance, and a learned "waves to Bo" or "running" appended
+    to a later scene would contradict what that scene asks for.
+    """
+    performance = {f"{state.expression} expression" if state.expression else "", state.pose, state.action}
+    where = placement(state) if state.position else None
+    return [e for e in character_parts(state)[1:] if e != where and e not in performance]

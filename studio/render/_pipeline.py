@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -28,18 +27,14 @@ from sqlalchemy import select
 
 from studio._exceptions import RenderError
 from studio._video import (
-    VideoWriter,
-    crash_point,
-    iter_frames,
-    probe,
-    read_image,
     remove_abandoned,
-    temporary_path,
-    write_png,
 )
 from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
-from studio.quality import Decision, fit_color_transfer
+from studio.quality import Decision
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
+from studio.render._correction import correct_and_verify, remove_abandoned_corrections, settle_correction
+from studio.render._escalation import AttemptPlan, attempt_record, first_attempt, next_attempt, to_review
+from studio.render._holds import deliver_held, thresholds_on
 from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
@@ -63,7 +58,6 @@ log = logging.getLogger("studio.pipeline")
 T = TypeVar("T")
 
 TRANSITION_SECONDS = 0.5  # fade / dissolve / wipe between scenes (the seed's scene crossfade)
-SEED_STEP = 1000  # attempt k uses base seed + 1000 * k
 DEFAULT_SCENE_CONCURRENCY = 2
 
 
@@ -270,6 +264,7 @@ async def _render_scene(
     scene_dir = out_dir / f"scene_{brief.number:03d}"
     scene_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned(scene_dir)
+    remove_abandoned_corrections(scene_dir)
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
         assert scene is not None
@@ -290,7 +285,7 @@ async def _render_scene(
             return
         scene.status = SceneState.GENERATING
         segments = [(s.id, s.segment_number) for s in scene.segments]
-    thresholds = thresholds_for(brief.defaults.quality)
+    thresholds = thresholds_on(thresholds_for(brief.defaults.quality), brief.defaults.animate_on)
     start_image: Path | None = home / entry if entry else None
     anchor: Path | None = start_image
     reference_sharpness: float | None = None
@@ -299,7 +294,8 @@ async def _render_scene(
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment_id)
             assert row is not None
-            done = row.status == SegmentState.COMPLETED and all(
+            # A segment in review is finished too: a plain re-run never re-renders it.
+            done = row.status in (SegmentState.COMPLETED, SegmentState.REVIEW) and all(
                 p and (home / p).is_file() for p in (row.output_video_path, row.last_frame_path)
             )
             snapshot = _SegmentSnapshot.of(row)
@@ -386,10 +382,11 @@ async def _generate_with_retries(
     tracker: _Progress,
 ) -> tuple[SegmentResult, SegmentCheck]:
     home = studio.home
-    parameters = dict(parameters)  # retries add to a copy
     characters = [(brief.character_ids[c.name], c) for c in brief.inputs.characters]
+    plan = first_attempt(segment.seed)
     for attempt in range(1, max_attempts + 1):
-        seed = segment.seed + SEED_STEP * (attempt - 1)
+        seed = plan.seed
+        sent = plan.parameters(parameters)  # the base plus this attempt's rung, never accumulated
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment.id)
             assert row is not None
@@ -406,13 +403,13 @@ async def _generate_with_retries(
             negative_prompt=segment.negative,
             seed=seed,
             duration_seconds=segment.duration_seconds,
-            fps=segment.fps,
+            fps=segment.fps // brief.defaults.animate_on,  # on twos: half the frames, held later
             width=brief.defaults.width,
             height=brief.defaults.height,
             output_dir=scene_dir,
             start_image=start_image,
             time_offset=time_offset,
-            parameters=dict(parameters),
+            parameters=sent,
         )
         began = time.perf_counter()
         try:
@@ -428,20 +425,39 @@ async def _generate_with_retries(
                 segment=segment.number,
                 attempt=attempt,
             ) from error
-        check = check_segment(
-            result.video_path,
-            previous_last_frame=start_image,
-            anchor_frame=anchor,
-            reference_sharpness=reference_sharpness,
-            thresholds=thresholds,
-            attempt=attempt,
-            max_attempts=max_attempts,
-            series_path=result.video_path.with_suffix(".quality.json"),
-        )
+
+        def recheck(video: Path, attempt: int = attempt) -> SegmentCheck:
+            return check_segment(
+                video,
+                previous_last_frame=start_image,
+                anchor_frame=anchor,
+                reference_sharpness=reference_sharpness,
+                thresholds=thresholds,
+                attempt=attempt,
+                max_attempts=max_attempts,
+                series_path=video.with_suffix(".quality.json"),
+            )
+
+        check = recheck(result.video_path)
+        correction = None
         if check.decision.action is Decision.COLOR_CORRECT and anchor is not None:
-            _color_correct_in_place(result, anchor, segment.fps)
+            outcome = correct_and_verify(
+                result, check, anchor=anchor, fps=request.fps, recheck=recheck
+            )
+            correction = outcome.to_json()
+            log.info("scene %s segment %s: %s", brief.number, segment.number, outcome.note)
+            check = settle_correction(outcome, attempt=attempt, max_attempts=max_attempts)
+        following: AttemptPlan | None = None
+        if check.decision.action is Decision.RETRY:
+            upcoming = next_attempt(backend, parameters, segment.seed, attempt + 1)
+            if isinstance(upcoming, str):
+                check = to_review(check, upcoming)
+            else:
+                following = upcoming
         elapsed = time.perf_counter() - began
         final = check.decision.action in (Decision.PASS, Decision.COLOR_CORRECT, Decision.REVIEW)
+        if final:  # checked as generated; delivered at the project's fps
+            result = deliver_held(result, animate_on=brief.defaults.animate_on, fps=segment.fps)
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment.id)
             assert row is not None
@@ -452,7 +468,7 @@ async def _generate_with_retries(
                 prompt=segment.prompt,
                 check=check,
                 characters=characters,
-                parameters={"seed": seed, **parameters},
+                parameters={"seed": seed, **sent, "escalation": dict(plan.changes)},
             )
             scores = check.analysis.scores
             row.scores = check.summary()
@@ -460,13 +476,18 @@ async def _generate_with_retries(
             row.motion_smoothness_score = scores.motion_smoothness
             row.overall_quality_score = scores.overall
             row.generation_time_seconds = elapsed
+            meta = dict(row.meta or {})
+            meta["attempts"] = [
+                *[a for a in meta.get("attempts", []) if a.get("attempt") != attempt],
+                attempt_record(plan, check, correction=correction),
+            ]
             if final:
                 row.output_video_path = _relative(home, result.video_path)
                 row.first_frame_path = _relative(home, result.first_frame_path)
                 row.last_frame_path = _relative(home, result.last_frame_path)
                 row.frame_count = result.frame_count
                 row.leading_duplicate = result.leading_duplicate
-                row.meta = {"backend": dict(result.metadata)}
+                meta["backend"] = dict(result.metadata)
                 kept_for_review = check.decision.action is Decision.REVIEW
                 row.status = SegmentState.REVIEW if kept_for_review else SegmentState.COMPLETED
                 row.completed_at = utcnow()
@@ -475,6 +496,7 @@ async def _generate_with_retries(
                 scene.completed_segments = sum(
                     1 for s in scene.segments if s.status in (SegmentState.COMPLETED, SegmentState.REVIEW)
                 )
+            row.meta = meta
         if final:
             if check.decision.action is Decision.REVIEW:
                 log.warning(
@@ -491,35 +513,9 @@ async def _generate_with_retries(
             attempt,
             "; ".join(check.decision.reasons),
         )
-        if check.decision.retry is not None:
-            if check.decision.retry.extra_steps:
-                parameters["extra_steps"] = (
-                    parameters.get("extra_steps", 0) + check.decision.retry.extra_steps
-                )
-            if check.decision.retry.disable_speedups:
-                parameters["disable_speedups"] = True
+        assert following is not None
+        plan = following
     raise AssertionError("decide() returns a final action on the last attempt")  # pragma: no cover
-
-
-def _color_correct_in_place(result: SegmentResult, anchor: Path, fps: int) -> None:
-    """One LAB transfer for the whole segment, applied to every frame and to the PNGs.
-
-    Re-encoded with the backend's encoder settings (frame 1 a keyframe after a seam
-    duplicate) so the scene still stitches by stream copy, and the next segment
-    continues from the corrected picture.
-    """
-    transfer = fit_color_transfer(result.video_path, anchor)
-    info = probe(result.video_path)
-    # A temporary name (``.segment_NNN.mp4.corrected.PID.part``), so a render killed
-    # between the two renames leaves nothing the next run does not remove.
-    corrected = temporary_path(result.video_path, tag="corrected")
-    with VideoWriter(corrected, width=info.width, height=info.height, fps=fps) as writer:
-        for index, frame in enumerate(iter_frames(result.video_path)):
-            writer.write(transfer.apply(frame), keyframe=index == 1 and result.leading_duplicate)
-    crash_point(f"{result.video_path.name}.corrected")
-    os.replace(corrected, result.video_path)
-    for png in (result.first_frame_path, result.last_frame_path):
-        write_png(png, transfer.apply(read_image(png)))
 
 
 def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
@@ -637,6 +633,10 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
                             "video": str(studio.home / s.output_video_path) if s.output_video_path else None,
                             "scores": (s.scores or {}).get("scores"),
                             "decision": ((s.scores or {}).get("decision") or {}).get("action"),
+                            "reasons": ((s.scores or {}).get("decision") or {}).get("reasons", []),
+                            # Per attempt: seed, what the escalation ladder changed, the
+                            # decision, and any colour correction (kept or rejected).
+                            "attempt_log": (s.meta or {}).get("attempts", []),
                         }
                         for s in scene.segments
                     ],

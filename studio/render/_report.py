@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -221,7 +221,7 @@ def scores_table_html(summary: RenderSummary) -> str:
     header = (
         "<tr><th>scene</th><th>segment</th><th>status</th><th>attempts</th><th>seed</th>"
         + "".join(f"<th>{name}</th>" for name in _SCORE_NAMES)
-        + "<th>decision</th></tr>"
+        + "<th>decision</th><th>why, and what each retry changed</th></tr>"
     )
     body = []
     for scene in summary.scenes:
@@ -234,9 +234,20 @@ def scores_table_html(summary: RenderSummary) -> str:
             body.append(
                 f"<tr><td>{scene['scene']}</td><td>{segment['segment']}</td>"
                 f"<td>{html.escape(segment['status'])}</td><td>{segment['attempts']}</td><td>{segment['seed']}</td>"
-                f"{cells}<td>{html.escape(str(segment['decision']))}</td></tr>"
+                f"{cells}<td>{html.escape(str(segment['decision']))}</td>"
+                f"<td>{html.escape(_why(segment))}</td></tr>"
             )
     return f"<table>{header}{''.join(body)}</table>"
+
+
+def _why(segment: dict[str, Any]) -> str:
+    """The decision's reasons, then each retry's escalation changes (``attempt 3: steps=35``)."""
+    changes = [
+        f"attempt {a['attempt']}: " + ", ".join(f"{k}={v}" for k, v in a["changes"].items())
+        for a in segment.get("attempt_log") or []
+        if a.get("changes")
+    ]
+    return "; ".join([*(segment.get("reasons") or []), *changes])
 
 
 _SCORE_NAMES = ("frame_consistency", "motion_smoothness", "seam_continuity", "color_stability", "overall")

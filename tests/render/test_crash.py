@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.slow]
 STAGES = {
     "generate": ("segment_000.mp4", ".segment_000.mp4.*.part"),
     "check": ("segment_000.quality.json", ".segment_000.quality.json.*.part"),
-    "correct": ("segment_*.mp4.corrected", ".segment_*.mp4.corrected.*.part"),
+    # A correction is written beside the segment and verified before it replaces it.
+    "correct": ("segment_*.mp4.corrected", "segment_*.corrected.mp4"),
     "stitch scene": ("scene_*.mp4", ".scene_*.mp4.*.part"),
     "stitch episode": ("episode_*.mp4", ".episode_*.mp4.*.part"),
     "report": ("episode_*.html", ".episode_*.html.*.part"),
@@ -35,7 +36,8 @@ STAGES = {
 
 
 def temporary_files(home: Path) -> list[str]:
-    return sorted(p.relative_to(home).as_posix() for p in home.rglob(".*.part"))
+    left = [*home.rglob(".*.part"), *home.rglob("*.corrected.*")]
+    return sorted(p.relative_to(home).as_posix() for p in left)
 
 
 @pytest.mark.parametrize("stage", list(STAGES))

@@ -87,7 +87,7 @@ GOLDEN = {
     (1, 0): (
         "rooftop garden, dusk lighting, hopeful atmosphere, Luna, silver bob haircut, amber eyes, slim build, "
         "wearing teal rain jacket, silver bob hair, with brass compass, determined expression, standing, on the left, "
-        "Kai, spiky red hair, freckles, athletic, wearing orange hoodie, with headphones, "
+        "turns the letter over in her hands, Kai, spiky red hair, freckles, athletic, wearing orange hoodie, with headphones, "
         "grinning expression, leaning on the railing, on the right, golden hour lighting, medium shot, pan camera, "
         "cel shading, soft bloom, anime style, Kai hands Luna the letter"
     ),
@@ -272,3 +272,76 @@ def test_the_backends_own_segment_limit_reaches_planning(settings: Settings, tmp
             assert session.scalar(select(SceneModel.total_segments)) == 5
     # A template named for one render overrides the backend's default.
     assert backend.segment_limit({"template": "wan22_i2v"}) == 5.0
+
+
+def test_learned_look_never_contradicts_a_hair_change(studio: Studio, tmp_path: Path) -> None:
+    # Scene 2 gives Luna a long braid; she has not exited, so scene 3 keeps it.
+    text = DEMO_SCREENPLAY.read_text().replace(
+        "{name: Luna, expression: focused, pose: running,",
+        "{name: Luna, hair: long braid, expression: focused, pose: running,",
+    )
+    path = tmp_path / "braid.yaml"
+    path.write_text(text)
+    studio.import_file(path)
+    prepare_episode(studio, episode=1)
+    with studio.database.session() as session:
+        segment = session.scalars(select(SegmentModel).order_by(SegmentModel.id)).first()
+        assert segment is not None
+        luna = session.scalars(
+            select(CharacterSceneMemoryModel.character_id).where(
+                CharacterSceneMemoryModel.scene_id == segment.scene_id
+            )
+        ).first()
+        # What scene 1 taught about Luna's look: her bob, her jacket, her compass.
+        for _ in range(3):
+            session.add(
+                QualityFeedbackModel(
+                    segment_id=segment.id,
+                    character_id=luna,
+                    overall_score=0.9,
+                    successful_elements=["silver bob hair", "wearing teal rain jacket", "with brass compass"],
+                    failed_elements=[],
+                    feedback_type="automatic",
+                )
+            )
+    briefs = prepare_episode(studio, episode=1)
+    assert briefs[1].inputs.learned["Luna"][0] == "silver bob hair"  # learned, yet...
+    prompts = scene_prompts(studio)
+    for scene in (2, 3):
+        prompt = prompts[(scene, 0)]
+        assert "long braid hair" in prompt
+        assert "silver bob" not in prompt  # neither the learned element nor the sheet's token
+        assert "wearing teal rain jacket" in prompt and "with brass compass" in prompt  # still hers
+    assert "silver bob haircut" in prompts[(1, 0)] and "silver bob hair," in prompts[(1, 0)]
+    assert "long braid" not in prompts[(1, 0)]
+
+
+def test_the_composer_keeps_learned_elements_that_agree_and_drops_those_that_do_not() -> None:
+    from studio.render._compose import contradicts, look_attribute
+
+    mei = CharacterState(name="Mei", outfit="red coat", hair="short black", accessories=("scarf",), expression="wary")
+    assert [look_attribute(e) for e in ("wearing red coat", "with scarf", "long braid hair", "wary expression", "sharp eyes")] == [
+        "outfit", "accessories", "hair", "expression", None,
+    ]
+    assert not contradicts("wearing red coat", mei) and contradicts("wearing blue dress", mei)
+    assert not contradicts("short black haircut", mei) and contradicts("silver bob hair", mei)
+    assert not contradicts("with scarf", mei) and contradicts("with brass compass", mei)
+    assert contradicts("smiling expression", mei) and not contradicts("sharp eyes", mei)
+    # Nothing set, nothing contradicted.
+    assert not contradicts("silver bob hair", CharacterState(name="Mei"))
+    inputs = PromptInputs(
+        characters=(mei,), learned={"Mei": ("sharp eyes", "silver bob hair", "wearing red coat")}
+    )
+    assert compose_prompt(inputs) == (
+        "Mei, wearing red coat, short black hair, with scarf, wary expression, sharp eyes"
+    )
+
+
+def scene_prompts(studio: Studio) -> dict[tuple[int, int], str]:
+    with studio.database.session() as session:
+        rows = session.execute(
+            select(SceneModel.scene_number, SegmentModel.segment_number, SegmentModel.motion_prompt).join(
+                SceneModel, SegmentModel.scene_id == SceneModel.id
+            )
+        ).all()
+    return {(scene, segment): prompt for scene, segment, prompt in rows}

@@ -52,11 +52,17 @@ def test_the_demo_renders_and_a_second_run_redoes_nothing(settings: Settings) ->
         assert info.codec == "h264" and info.fps == 24
         assert info.frames == DEMO_FRAMES - TRANSITION_FRAMES
         for scene in summary.scenes:
-            assert scene["status"] == "completed"
+            assert scene["status"] in ("completed", "review")
             scene_info = probe(Path(scene["video"]))
             assert scene_info.frames == {1: 144, 2: 120, 3: 168}[scene["scene"]]
+            for segment in scene["segments"]:
+                # The animatic is deterministic: a segment it cannot fix goes to review
+                # after one attempt, saying why, instead of re-rendering the same frames.
+                assert segment["attempts"] == 1
+                if segment["status"] == "review":
+                    assert any("deterministic" in r for r in segment["reasons"]), segment["reasons"]
         rows = segment_rows(studio)
-        assert len(rows) == 6 and {r[2] for r in rows} == {"completed"}
+        assert len(rows) == 6 and {r[2] for r in rows} <= {"completed", "review"}
         assert all((studio.home / r[4]).is_file() for r in rows if r[4])
         fractions = [e.fraction for e in events]
         assert fractions == sorted(fractions), "progress went backwards"
@@ -91,6 +97,7 @@ class FlakyBackend(AnimaticBackend):
     """The animatic, except that the first attempt at scene 1 segment 1 has black frames."""
 
     name = "flaky"
+    deterministic = False  # its first attempt differs from the second
 
     async def generate(self, request: SegmentRequest, progress) -> SegmentResult:  # type: ignore[no-untyped-def]
         result = await super().generate(request, progress)
@@ -176,7 +183,7 @@ def test_cancellation_stops_between_segments_and_keeps_finished_work(sqlite_sett
             render_episode(
                 studio, episode=1, progress=track, should_cancel=cancel_after_two, scene_concurrency=1
             )
-        completed = [r for r in segment_rows(studio) if r[2] == "completed"]
+        completed = [r for r in segment_rows(studio) if r[2] in ("completed", "review")]
         assert len(completed) == 2
         render_episode(studio, episode=1)
         assert [r[3] for r in segment_rows(studio)] == [1] * 6  # nothing generated twice
@@ -199,7 +206,7 @@ def test_resume_after_kill_9_completes_with_one_row_and_one_file_per_segment(tmp
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     with Studio.open(home=home) as studio:
-        before = [r for r in segment_rows(studio) if r[2] == "completed"]
+        before = [r for r in segment_rows(studio) if r[2] in ("completed", "review")]
         assert before, "the render was killed before finishing any segment"
         assert len(before) < 6
         assert list((home / "renders").rglob(".segment_001.mp4.*.part")), "the kill left no half-written file"
@@ -212,7 +219,7 @@ def test_resume_after_kill_9_completes_with_one_row_and_one_file_per_segment(tmp
         )
         assert result.returncode == 0, result.stderr
         rows = segment_rows(studio)
-        assert len(rows) == 6 and {r[2] for r in rows} == {"completed"}
+        assert len(rows) == 6 and {r[2] for r in rows} <= {"completed", "review"}
         for row in before:  # finished work was not redone
             assert row in rows
         videos = [p for p in (home / "renders").rglob("segment_*.mp4")]

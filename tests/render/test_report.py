@@ -31,7 +31,8 @@ def test_demo_renders_through_the_report_notebook(tmp_path: Path) -> None:
     assert "en-us+f3 · ×1 · +2 st" in pages and "Then we run." in pages  # each line's voice
     assert "WEBVTT" in pages and '<track kind="subtitles"' in pages  # subtitles, in the player too
     assert summary["sound"]["error"] is None and len(summary["sound"]["lines"]) == 4
-    assert [s["status"] for s in summary["scenes"]] == ["completed"] * 3
+    # Segments the deterministic animatic cannot fix are kept for review (not re-rendered).
+    assert {s["status"] for s in summary["scenes"]} <= {"completed", "review"}
     segment = summary["scenes"][0]["segments"][0]
     assert set(segment) >= {"status", "seed", "attempts", "prompt", "scores"}
 

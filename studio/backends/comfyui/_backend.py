@@ -38,6 +38,7 @@ from studio.backends._base import (
     register_backend,
 )
 from studio.backends.comfyui._client import Preview, RunProgress, RunResult
+from studio.backends.comfyui._escalation import retry_changes
 from studio.backends.comfyui._exceptions import ComfyProtocolError
 from studio.backends.comfyui._pool import DEFAULT_GRACE, ComfyPool, PoolServer
 from studio.backends.comfyui._preflight import check_graph, guess_lora_family, lora_family_matches
@@ -107,6 +108,12 @@ class ComfyBackend:
         if not name or name == self.template_name:
             return float(self.max_segment_seconds)
         return float(load_template(str(name), home=self.home).max_seconds)
+
+    def retry_changes(self, parameters: Mapping[str, Any], attempt: int) -> dict[str, Any] | None:
+        """What attempt ``attempt`` changes on the template's escalation ladder (from the
+        base ``parameters``), or ``None`` when it would resend a graph already sent."""
+        name = str(parameters.get("template") or self.template_name)
+        return retry_changes(load_template(name, home=self.home), parameters, attempt)
 
     async def aclose(self) -> None:
         await self.pool.aclose()

@@ -32,7 +32,9 @@ as ``studio._workflows``), user templates in ``<studio home>/workflows/NAME.json
       "outputs": {"video": "56", "last_frame": "58"},   # SaveVideo and SaveImage nodes
       "progress_nodes": ["3"],     # sampler(s) whose steps are the progress bar
       "defaults": {"fps": 16, "width": 832, "height": 480, "steps": 20},
-      "limits": {"max_seconds": 5.0, "max_frames": 81, "size_multiple": 16}
+      "limits": {"max_seconds": 5.0, "max_frames": 81, "size_multiple": 16},
+      "escalation": [{}, {"steps": "+10"}, {"steps": "+10", "shift": 5.0}]
+                                   # what each retry changes (see _escalation.py)
     }
 
 Any binding name may also be set through ``SegmentRequest.parameters``; the standard
@@ -51,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.backends.comfyui._escalation import parse_escalation
 from studio.backends.comfyui._exceptions import TemplateError
 
 __all__ = [
@@ -115,6 +118,7 @@ class Template:
     progress_nodes: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     limits: Mapping[str, Any] = field(default_factory=dict)
+    escalation: tuple[Mapping[str, Any], ...] = ()
     source: str = "builtin"
 
     @property
@@ -136,6 +140,7 @@ class Template:
                        "bypass": {str(k): v for k, v in s.bypass.items()}} for s in self.loras],
             "outputs": dict(self.outputs), "progress_nodes": list(self.progress_nodes),
             "defaults": dict(self.defaults), "limits": dict(self.limits),
+            "escalation": [dict(rung) for rung in self.escalation],
         }
         return doc
 
@@ -185,6 +190,9 @@ def parse_template(doc: Any, *, source: str = "builtin") -> Template:
         elif isinstance(graph[nid], dict) and graph[nid].get("class_type") != expected:
             problems.append(f"outputs.{role} is node {nid} ({graph[nid].get('class_type')}), "
                             f"expected {expected}")
+    defaults = dict(doc.get("defaults") or {})
+    escalation, ladder_problems = parse_escalation(doc.get("escalation"), bindings, graph, defaults)
+    problems.extend(ladder_problems)
     if problems:
         raise TemplateError(f"template {name or source!r} is malformed:\n"
                             + "\n".join(f"  - {p}" for p in problems))
@@ -196,8 +204,8 @@ def parse_template(doc: Any, *, source: str = "builtin") -> Template:
         keyframe_template=doc.get("keyframe_template"),
         free_memory=bool(doc.get("free_memory", False)),
         progress_nodes=tuple(str(n) for n in doc.get("progress_nodes") or ()),
-        defaults=dict(doc.get("defaults") or {}), limits=dict(doc.get("limits") or {}),
-        source=source,
+        defaults=defaults, limits=dict(doc.get("limits") or {}),
+        escalation=escalation, source=source,
     )
 
 
