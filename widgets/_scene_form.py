@@ -84,9 +84,8 @@ class FieldErrors:
             shown.setdefault(key, []).append(text)
         for key, texts in shown.items():
             line = self._lines[key]
-            line.value = (
-                '<span style="color:#b00020;font-size:0.85em">' + html.escape("; ".join(texts), quote=False) + "</span>"
-            )
+            text = html.escape("; ".join(texts), quote=False)
+            line.value = f'<span style="color:#b00020;font-size:0.85em">{text}</span>'
             line.layout.display = None
         return unplaced
 

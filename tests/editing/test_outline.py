@@ -147,3 +147,18 @@ def test_a_speaker_must_be_in_the_scene(studio: Studio) -> None:
         add_scene_character(studio, 1, "Luna")
     with pytest.raises(ScreenplayError, match="unknown character 'Mika'"):
         add_scene_character(studio, 1, "Mika")
+
+
+def test_a_project_reads_in_production_then_completed_and_plurals_read_right(studio: Studio) -> None:
+    assert studio.status()[0]["status"] == "planning"
+    fake_render(studio, complete=False)
+    assert studio.status()[0]["status"] == "in_production"
+    from studio.storage._models import EpisodeModel
+
+    with studio.database.session() as session:
+        session.query(EpisodeModel).one().status = "completed"
+    assert studio.status()[0]["status"] == "completed"
+    assert "[completed]" in studio.status_text().splitlines()[0]
+    assert update_scene(studio, 1, {"duration": 7}).describe() == (
+        "Neon Tide: updated 1 episode, 1 scene; scene marked stale: 1"
+    )

@@ -238,3 +238,25 @@ def test_a_worker_that_cannot_start_is_a_readable_error(
         "Starting the render failed. could not start a worker (permission denied: python); queued jobs "
         f"wait until one runs: start one with `studio --home {studio.home} worker`"
     )
+
+
+def test_after_cancel_the_badge_does_not_show_an_older_failure(studio: Studio, workers: FakeWorkers) -> None:
+    from studio.storage._models import EpisodeModel
+
+    with studio.database.session() as session:  # an older run failed
+        session.query(EpisodeModel).one().status = "failed"
+    panel = QueuePanel(studio, auto_refresh=False)
+    assert "studio-badge-failed" in panel.progress_text.value
+    panel.render_button.click()
+    assert "studio-badge-queued" in panel.progress_text.value
+    panel._rows[only_job(studio)].cancel.click()
+    assert "studio-badge-cancelled" in panel.progress_text.value
+    assert "failed" not in panel.progress_text.value
+
+
+def test_progress_shows_the_latest_frame_on_disk(studio: Studio, workers: FakeWorkers) -> None:
+    panel = QueuePanel(studio, auto_refresh=False)
+    assert panel.preview.layout.display == "none"
+    fake_render(studio, complete=False)
+    panel.refresh()
+    assert bytes(panel.preview.value).startswith(b"\x89PNG") and panel.preview.layout.display is None
