@@ -260,3 +260,20 @@ def test_progress_shows_the_latest_frame_on_disk(studio: Studio, workers: FakeWo
     fake_render(studio, complete=False)
     panel.refresh()
     assert bytes(panel.preview.value).startswith(b"\x89PNG") and panel.preview.layout.display is None
+
+
+def test_a_finished_dashboard_worker_is_reaped_not_left_defunct(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studio.jobs._dashboard import ensure_worker
+
+    def spawn(_settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+        log_path.write_text("fake worker\n", encoding="utf-8")
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
+    monkeypatch.setattr("studio.jobs._dashboard._spawn", spawn)
+    worker = ensure_worker(studio.settings)
+    (reaper,) = [t for t in threading.enumerate() if t.name == f"studio-reap-{worker.pid}"]
+    reaper.join(timeout=60)  # returns when the worker exited and was reaped
+    assert not reaper.is_alive()
+    assert not Path(f"/proc/{worker.pid}").exists()  # reaped: no <defunct> entry left
