@@ -230,9 +230,12 @@ class CastForm:
         cell = self.errors.cell
         self.members = w.Select(description="In scene", options=[], rows=4)
         self.candidates = w.Dropdown(description="Character", options=[])
-        self.add = w.Button(description="Add to scene", icon="user-plus")
+        auto = w.Layout(width="auto")  # the default 148 px cuts "Remove from scene"
+        self.add = w.Button(description="Add to scene", icon="user-plus", layout=auto)
         self.add.add_class("studio-cast-add")
-        self.remove = w.Button(description="Remove from scene", icon="user-times")
+        self.remove = w.Button(
+            description="Remove from scene", icon="user-times", layout=w.Layout(width="auto")
+        )
         self.remove.add_class("studio-cast-remove")
         self.outfit = w.Text(description="Outfit", placeholder="as on the character sheet")
         self.hair = w.Text(description="Hair")
@@ -243,7 +246,9 @@ class CastForm:
         self.facing = w.Dropdown(description="Facing", options=FACINGS)
         self.action = w.Text(description="Action")
         self.exits = w.Checkbox(description="Leaves during the scene", indent=False)
-        self.save = w.Button(description="Save character in scene", icon="check")
+        self.save = w.Button(
+            description="Save character in scene", icon="check", layout=w.Layout(width="auto")
+        )
         self.save.add_class("studio-cast-save")
         self.add.on_click(lambda _: on_add())
         self.save.on_click(lambda _: on_save())

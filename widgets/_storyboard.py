@@ -97,6 +97,7 @@ class StoryboardPanel(Panel):
         self.episode_title = w.Text(description="Title", layout=field_layout())
         self.episode_title.add_class("studio-episode-title")
         self.save_episode = _small("Save title", "check", "studio-save-episode", "save the episode title")
+        self.save_episode.layout.flex = "0 0 auto"  # the title field takes the rest, never its label
         self.new_scene = _small("New scene", "plus", "studio-new-scene", "add a scene at the end")
         self.scene_up = _small("Up", "arrow-up", "studio-scene-up", "move the scene earlier")
         self.scene_down = _small("Down", "arrow-down", "studio-scene-down", "move the scene later")
