@@ -9,7 +9,7 @@ import threading
 import ipywidgets as w
 
 from studio import Studio
-from studio.project import list_projects, server_health
+from studio.project import create_project, list_projects, server_health
 from widgets._characters import CharacterPanel
 from widgets._feedback import Feedback, Panel, close_tree
 from widgets._quality import QualityPanel
@@ -61,6 +61,11 @@ class StudioApp(Panel):
         self.project.observe(guard("Switching project")(lambda _: self._rebuild()), names="value")
         self.import_demo = w.Button(description="Import the demo project", icon="download")
         self.import_demo.on_click(guard("Importing the demo")(lambda _: self._import_demo()))
+        self.new_title = w.Text(placeholder="title of a new show", layout=w.Layout(width="240px"))
+        self.new_title.add_class("studio-new-show-title")
+        self.new_show = w.Button(description="New show", icon="plus")
+        self.new_show.add_class("studio-new-show")
+        self.new_show.on_click(guard("Creating the show")(lambda _: self.create_show()))
         self.tabs = w.Tab()
         self.tabs.observe(guard("Opening the tab")(lambda _: self._open_tab()), names="selected_index")
         backend = (
@@ -76,7 +81,10 @@ class StudioApp(Panel):
             [
                 self.header,
                 self.server_status,
-                w.HBox([self.project, self.import_demo]),
+                w.HBox(
+                    [self.project, self.import_demo, self.new_title, self.new_show],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
                 self.tabs,
                 self.feedback.widget,
             ]
@@ -85,6 +93,7 @@ class StudioApp(Panel):
         self._check_servers()
         projects = list_projects(studio)
         self._set_projects(projects, project)
+        _warm_up_charts()
 
     @classmethod
     def open(
@@ -110,6 +119,21 @@ class StudioApp(Panel):
         if self._owns_studio:
             self.studio.close()
 
+    def create_show(self) -> None:
+        """Start a new, empty show named by the title field and open it."""
+        title = self.new_title.value.strip()
+        if not title:
+            self.feedback.warning("Type a title for the new show first.")
+            return
+        create_project(self.studio, title)
+        self.new_title.value = ""
+        self._set_projects(list_projects(self.studio), title)
+        self.tabs.selected_index = 1
+        self.feedback.success(
+            f"Created the show {title!r}. Add characters on the Characters tab, "
+            "then episodes and scenes on the Storyboard tab."
+        )
+
     # ---------------------------------------------------------------- internals
 
     def _set_projects(self, projects: list[str], chosen: str | None) -> None:
@@ -117,7 +141,7 @@ class StudioApp(Panel):
         self.project.layout.display = None if len(projects) > 1 else "none"
         if not projects:
             self.feedback.info(
-                "The studio is empty: import the demo project, or a screenplay with `studio import`."
+                "The studio is empty: import the demo project, or start a new show (type its title)."
             )
             self._rebuild()
             return
@@ -189,3 +213,13 @@ class StudioApp(Panel):
                 self.server_status.value = f"<small>servers: cannot check ({html.escape(str(error))})</small>"
 
         threading.Thread(target=check, name="studio-header-health", daemon=True).start()
+
+
+def _warm_up_charts() -> None:
+    """Import matplotlib in the background: the Quality tab then draws without a wait."""
+
+    def load() -> None:
+        from matplotlib.backends import backend_agg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+
+    threading.Thread(target=load, name="studio-chart-warm-up", daemon=True).start()

@@ -24,7 +24,16 @@ import ipywidgets as w
 
 from studio import ScreenplayError, StudioError
 
-__all__ = ["Feedback", "MediaCache", "Panel", "badge", "close_tree", "describe_error", "read_bytes"]
+__all__ = [
+    "Feedback",
+    "MediaCache",
+    "Panel",
+    "badge",
+    "close_tree",
+    "describe_error",
+    "plural",
+    "read_bytes",
+]
 
 log = logging.getLogger("widgets")
 
@@ -64,6 +73,11 @@ def badge(status: str) -> str:
         f'<span class="studio-badge studio-badge-{html.escape(status)}" style="background:{colour};'
         f'color:white;border-radius:8px;padding:1px 8px;font-size:0.85em">{html.escape(status)}</span>'
     )
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 segment``, ``2 segments`` (``many`` for irregular plurals)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def describe_error(error: BaseException) -> str:

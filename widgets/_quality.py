@@ -17,9 +17,11 @@ import ipywidgets as w
 
 from studio import Studio
 from studio.project import QualityRow, list_episodes, quality_rows, rate_segment
-from widgets._feedback import Feedback, Panel, badge
+from widgets._feedback import Feedback, MediaCache, Panel, badge, plural, read_bytes
 
 __all__ = ["QualityPanel", "render_charts"]
+
+MAX_PREVIEW_BYTES = 50 * 1024 * 1024  # a segment's video; larger ones show their first frame only
 
 _SEGMENT_SERIES = (
     ("overall", "overall", "#1f4e79"),
@@ -116,6 +118,13 @@ class QualityPanel(Panel):
         self.approve.on_click(guard("Saving the review")(lambda _: self.review("approved")))
         self.reject.on_click(guard("Saving the review")(lambda _: self.review("rejected")))
         self.segment_review = w.HTML()
+        self._media = MediaCache()
+        # What is being rated: the segment's video, or its frame while there is none.
+        self.preview_video = w.Video(format="mp4", autoplay=False, controls=True, loop=True, width=384)
+        self.preview_video.add_class("studio-review-video")
+        self.preview_image = w.Image(format="png", layout=w.Layout(width="384px"))
+        self.preview_image.add_class("studio-review-frame")
+        self.preview_video.layout.display = self.preview_image.layout.display = "none"
 
         self.widget = w.VBox(
             [
@@ -127,6 +136,7 @@ class QualityPanel(Panel):
                 w.HTML("<b>Review a segment</b>"),
                 self.segment,
                 self.segment_review,
+                w.HBox([self.preview_video, self.preview_image]),
                 self.rating,
                 self.notes,
                 w.HBox([self.approve, self.reject]),
@@ -171,10 +181,12 @@ class QualityPanel(Panel):
             notes=self.notes.value,
         )
         label = next((r.label for r in self._rows if r.segment_id == segment_id), str(segment_id))
+        notes = self.notes.value.strip()
         self.notes.value = ""
         self.refresh()
         self.segment.value = segment_id
-        self.feedback.success(f"Segment {label} {verdict} with {self.rating.value}/5. Thank you!")
+        said = f' Your note is kept with it: "{notes}".' if notes else ""
+        self.feedback.success(f"Segment {label} {verdict} with {self.rating.value}/5.{said}")
         return feedback_id
 
     # ---------------------------------------------------------------- internals
@@ -182,7 +194,7 @@ class QualityPanel(Panel):
     def _draw(self) -> None:
         rows = self._rows
         current = self.segment.value
-        self.segment.options = [(f"{r.label} · {r.status}", r.segment_id) for r in rows]
+        self.segment.options = [(f"{r.label} · {r.shown_status}", r.segment_id) for r in rows]
         if rows:
             # From an empty list a Dropdown selects nothing: choose the first segment ourselves.
             ids = [r.segment_id for r in rows]
@@ -198,7 +210,9 @@ class QualityPanel(Panel):
         reviewed = sum(1 for r in rows if r.review)
         scores = [s for s in (r.scores.get("overall") for r in rows) if s is not None]
         mean = f"{sum(scores) / len(scores):.2f}" if scores else "n/a"
-        self.summary.value = f"{len(rows)} segments · mean overall score {mean} · {reviewed} reviewed"
+        self.summary.value = (
+            f"{plural(len(rows), 'segment')} · mean overall score {mean} · {reviewed} reviewed"
+        )
         events = [(r, e) for r in rows for e in r.events]
         if events:
             body = "".join(
@@ -217,6 +231,7 @@ class QualityPanel(Panel):
 
     def _show_review(self) -> None:
         row = next((r for r in self._rows if r.segment_id == self.segment.value), None)
+        self._show_preview(row)
         if row is None:
             self.segment_review.value = ""
             return
@@ -228,3 +243,12 @@ class QualityPanel(Panel):
             )
         else:
             self.segment_review.value = f"{badge(row.status)} not reviewed yet"
+
+    def _show_preview(self, row: QualityRow | None) -> None:
+        video = read_bytes(row.video, limit=MAX_PREVIEW_BYTES) if row and row.video else None
+        image = self._media.get(row.preview) if row and row.preview and video is None else None
+        if video is not None and video != self.preview_video.value:
+            self.preview_video.value = video
+        self.preview_video.layout.display = None if video else "none"
+        self.preview_image.value = image or b""
+        self.preview_image.layout.display = None if image else "none"

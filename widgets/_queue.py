@@ -36,7 +36,16 @@ from studio.jobs import (
 )
 from studio.project import Progress, episode_progress, list_episodes, server_health
 from studio.sound import sound_html
-from widgets._feedback import Feedback, Panel, badge, close_tree, describe_error, read_bytes
+from widgets._feedback import (
+    Feedback,
+    MediaCache,
+    Panel,
+    badge,
+    close_tree,
+    describe_error,
+    plural,
+    read_bytes,
+)
 
 __all__ = ["QueuePanel"]
 
@@ -59,6 +68,21 @@ def _worker_note(worker: DashboardWorker | None) -> str:
     if worker.launched:
         return f" Worker {worker.pid} started (log: {worker.log_path.name})."
     return f" The dashboard's worker {worker.pid} will run it."
+
+
+def _episode_state(progress: Progress, latest: JobInfo | None) -> str:
+    """The episode's state as its latest render left it.
+
+    An episode keeps the state its last *finished* render wrote; a render that was
+    cancelled, or is queued again, says so instead of an older run's ``failed``.
+    """
+    if progress.status == "completed" or latest is None:
+        return progress.status
+    if latest.status is JobStatus.CANCELLED:
+        return "cancelled"
+    if latest.status is JobStatus.QUEUED:
+        return "queued"
+    return progress.status
 
 
 class _RenderRow:
@@ -86,7 +110,8 @@ class _RenderRow:
         self.video = progress.video if progress is not None else None
         _, episode = _episode_of(job)
         fraction = 1.0 if job.status is JobStatus.SUCCEEDED else job.progress / 100
-        counts = f" · {progress.done}/{progress.planned} segments" if progress and progress.planned else ""
+        planned = progress.planned if progress else 0
+        counts = f" · {progress.done}/{plural(planned, 'segment')}" if progress and planned else ""
         active = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
         if job.cancel_requested and job.status is JobStatus.RUNNING:
             text = "stopping after the current segment…"
@@ -150,6 +175,11 @@ class QueuePanel(Panel):
         self.progress.add_class("studio-episode-progress")
         self.progress_text = w.HTML()
         self.progress_text.add_class("studio-progress-text")
+        # The newest frame of the render (a backend's sampling preview, else the last
+        # finished segment's last frame), so a long render shows it is moving.
+        self._media = MediaCache(size=8)
+        self.preview = w.Image(format="png", layout=w.Layout(width="256px", display="none"))
+        self.preview.add_class("studio-render-preview")
         self.play_episode = w.Button(description="Play episode", icon="play")
         self.play_episode.add_class("studio-play-episode")
         self.play_episode.on_click(guard("Playing the episode")(lambda _: self.play(self._episode_video())))
@@ -183,6 +213,7 @@ class QueuePanel(Panel):
                 w.HBox([self.episode, self.backend, self.render_button]),
                 w.HBox([self.progress, self.play_episode]),
                 self.progress_text,
+                self.preview,
                 self.player_box,
                 w.HTML("<b>Render jobs</b>"),
                 self.renders,
@@ -280,8 +311,8 @@ class QueuePanel(Panel):
         """Read progress and jobs once, and keep this panel's renders running (the
         background thread calls this)."""
         with self._lock:
-            self._refresh_episode()
             jobs = list_jobs(self.studio.database, limit=20)
+            self._refresh_episode(jobs)
             self._refresh_renders([j for j in jobs if j.job_type == RENDER_JOB_TYPE][:10])
             self._refresh_jobs(jobs)
             self._keep_running(jobs)
@@ -348,22 +379,36 @@ class QueuePanel(Panel):
             return None
         return episode_progress(self.studio, self.episode.value, project=self.project).video
 
-    def _refresh_episode(self) -> None:
+    def _refresh_episode(self, jobs: list[JobInfo]) -> None:
         if self.episode.value is None:
             self.progress.value = 0.0
             self.progress_text.value = "No episodes."
             return
         progress = episode_progress(self.studio, self.episode.value, project=self.project)
         statuses = ", ".join(f"{n} {s}" for s, n in progress.segment_statuses.items()) or "no segments yet"
+        status = _episode_state(progress, self._latest_render(jobs))
+        frame = self._media.get(progress.preview) if progress.preview is not None else None
         with self.widget.hold_sync():
             self.progress.value = progress.fraction
             self.progress.bar_style = "success" if progress.fraction >= 1.0 else ""
             self.progress.description = f"{progress.fraction:.0%}"
             self.progress_text.value = (
-                f"Episode {progress.episode} {badge(progress.status)} {progress.done}/{progress.planned} "
-                f"segments done ({html.escape(statuses)})"
+                f"Episode {progress.episode} {badge(status)} {progress.done}/"
+                f"{plural(progress.planned, 'segment')} done ({html.escape(statuses)})"
             )
             self.play_episode.disabled = progress.video is None
+            if frame is not None and frame != self.preview.value:
+                self.preview.value = frame
+            self.preview.layout.display = None if frame is not None else "none"
+
+    def _latest_render(self, jobs: list[JobInfo]) -> JobInfo | None:
+        """The newest render job of the chosen episode (``jobs`` come newest first)."""
+        for job in jobs:
+            project, episode = _episode_of(job)
+            same_project = project is None or self.project is None or project == self.project
+            if job.job_type == RENDER_JOB_TYPE and episode == self.episode.value and same_project:
+                return job
+        return None
 
     def _refresh_renders(self, jobs: list[JobInfo]) -> None:
         progress_by_episode: dict[tuple[str | None, int], Progress | None] = {}

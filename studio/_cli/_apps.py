@@ -2,13 +2,24 @@
 
 Both serve on 127.0.0.1 only, behind a token (generated unless given), and pass the
 studio's home and database to their kernels through the environment, so the notebooks
-open the same studio as the command line. The servers run as child processes; Ctrl-C
-stops them (and their kernels), never a render, which runs in its own process.
+open the same studio as the command line (the tour ignores them: it makes its own
+throw-away studio). The servers run as child processes; Ctrl-C stops them (and their
+kernels), never a render, which runs in its own process.
+
+Kernels: a dashboard page has one kernel. Voila shuts it down when the page closes
+(its ``beforeunload`` request); a kernel whose page vanished without saying so (a
+crashed browser, a closed laptop) is culled once it has had no connection and no
+activity for :data:`KERNEL_IDLE_SECONDS`. JupyterLab culls the same way.
+
+Offline: the dashboard uses the ``studio`` Voila template (notebooks/jupyter), which is
+Voila's lab template without its links to a public CDN, so a page makes no request to
+any host but 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import secrets
 import signal
@@ -24,9 +35,19 @@ import click
 from studio._cli._common import state
 from studio._exceptions import ConfigurationError, StudioError
 
-__all__ = ["COMMANDS", "build_dashboard_command", "build_lab_command", "notebooks_dir"]
+__all__ = [
+    "COMMANDS",
+    "build_dashboard_command",
+    "build_lab_command",
+    "notebooks_dir",
+    "server_environment",
+]
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+# Voila templates of the studio (found through JUPYTER_PATH).
+JUPYTER_DATA = NOTEBOOKS / "jupyter"
+KERNEL_IDLE_SECONDS = 600  # a kernel with no page and no activity for this long is shut down
+CULL_INTERVAL_SECONDS = 60
 DEFAULT_DASHBOARD_PORT = 8866
 DEFAULT_LAB_PORT = 8888
 STARTUP_TIMEOUT = 90.0  # seconds for the server to listen (Voila needs 3-5 s, more on a busy box)
@@ -59,6 +80,8 @@ def build_dashboard_command(notebook: Path, *, port: int, token: str, preheat: b
         "--Voila.port_retries=0",
         f"--token={token}",
         "--show_tracebacks=False",
+        "--template=studio",
+        *_culling("MappingKernelManager"),
     ]
     if preheat:
         # A kernel has run the notebook before anyone visits: the page shows in ~1 s.
@@ -78,19 +101,43 @@ def build_lab_command(folder: Path, *, port: int, token: str) -> list[str]:
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={folder}",
         f"--IdentityProvider.token={token}",
+        *_culling("MappingKernelManager"),
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # Jupyter refuses root otherwise (containers run as root)
     return command
 
 
+def _culling(manager: str) -> list[str]:
+    """Shut down kernels that lost their page: no connection and idle for a while."""
+    return [
+        f"--{manager}.cull_idle_timeout={KERNEL_IDLE_SECONDS}",
+        f"--{manager}.cull_interval={CULL_INTERVAL_SECONDS}",
+        f"--{manager}.cull_connected=False",
+    ]
+
+
+def server_environment(home: Path, database_url: str) -> dict[str, str]:
+    """The server's environment: the studio's settings, and the studio's Voila template."""
+    paths = [str(JUPYTER_DATA), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    # Voila's own templates, where voila is installed: a venv layered over another
+    # (its site-packages on a .pth) does not see that prefix's share/jupyter otherwise.
+    spec = importlib.util.find_spec("voila")
+    if spec is not None and spec.origin is not None:
+        data = Path(spec.origin).resolve().parents[4] / "share" / "jupyter"
+        if (data / "voila" / "templates" / "lab").is_dir():
+            paths.append(str(data))
+    return {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "STUDIO_DATABASE_URL": database_url,
+        "JUPYTER_PATH": os.pathsep.join(paths),
+    }
+
+
 def _serve(command: list[str], *, port: int, url: str, open_browser: bool, what: str) -> None:
     settings = state().settings
-    environment = {
-        **os.environ,
-        "STUDIO_HOME": str(settings.home),
-        "STUDIO_DATABASE_URL": settings.database_url,
-    }
+    environment = server_environment(settings.home, settings.database_url)
     if _port_in_use(port):
         raise ConfigurationError(f"port {port} is in use; choose another with --port")
     process = subprocess.Popen(command, env=environment)

@@ -30,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,6 +213,10 @@ def _launch(settings: Settings, folder: Path) -> DashboardWorker:
             f"start one with `studio --home {settings.home} worker`"
         ) from error
     _CHILDREN[process.pid] = process  # keep the handle so this process reaps the exit
+    # Reap it the moment it exits, not at the next poll: a panel that stopped polling
+    # (its render finished) would otherwise leave it a <defunct> zombie for the
+    # kernel's lifetime.
+    threading.Thread(target=_reap, args=(process,), name=f"studio-reap-{process.pid}", daemon=True).start()
     worker = DashboardWorker(
         pid=process.pid,
         log_path=log_path,
@@ -228,6 +233,11 @@ def _launch(settings: Settings, folder: Path) -> DashboardWorker:
     temporary.write_text(json.dumps(document), encoding="utf-8")
     os.replace(temporary, folder / _RECORD)  # atomic: a reader never sees half a file
     return worker
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    process.wait()
+    _CHILDREN.pop(process.pid, None)
 
 
 def _spawn(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:

@@ -5,23 +5,6 @@ import typing as _typing
 from studio._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
-    from studio.project._editing import (
-        EditError,
-        Verdict,
-        create_character,
-        delete_character,
-        rate_segment,
-        store_reference_image,
-        update_character,
-        update_scene,
-    )
-    from studio.project._importer import (
-        ImportSummary,
-        dump_screenplay,
-        export_screenplay,
-        import_file,
-        import_screenplay,
-    )
     from studio.project._screenplay import (
         CameraSpec,
         CharacterInScene,
@@ -39,15 +22,28 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         parse_screenplay,
         validate_screenplay_data,
     )
-    from studio.project._status import (
-        format_status,
-        project_status,
+    from studio.project._importer import (
+        ImportSummary,
+        dump_screenplay,
+        export_screenplay,
+        import_file,
+        import_screenplay,
+    )
+    from studio.project._editing import (
+        EditError,
+        Verdict,
+        create_character,
+        delete_character,
+        rate_segment,
+        store_reference_image,
+        update_character,
+        update_scene,
     )
     from studio.project._views import (
-        SCORE_NAMES,
         EpisodeRow,
         Progress,
         QualityRow,
+        SCORE_NAMES,
         SceneDetail,
         SceneRow,
         SegmentRow,
@@ -60,9 +56,28 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         list_scenes,
         list_segments,
         quality_rows,
+        review_state,
         scene_detail,
         segment_scores,
         server_health,
+    )
+    from studio.project._status import (
+        format_status,
+        project_status,
+    )
+    from studio.project._outline import (
+        SCENE_CHARACTER_FIELDS,
+        add_episode,
+        add_scene,
+        add_scene_character,
+        create_project,
+        delete_episode,
+        delete_scene,
+        move_episode,
+        move_scene,
+        remove_scene_character,
+        update_episode,
+        update_scene_character,
     )
 
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules
@@ -81,6 +96,7 @@ _LAZY = {
     "MusicSpec": "_screenplay",
     "Progress": "_views",
     "QualityRow": "_views",
+    "SCENE_CHARACTER_FIELDS": "_outline",
     "SCORE_NAMES": "_views",
     "SceneDetail": "_views",
     "SceneRow": "_views",
@@ -92,8 +108,14 @@ _LAZY = {
     "Verdict": "_editing",
     "VoiceSpec": "_screenplay",
     "absolute_path": "_views",
+    "add_episode": "_outline",
+    "add_scene": "_outline",
+    "add_scene_character": "_outline",
     "create_character": "_editing",
+    "create_project": "_outline",
     "delete_character": "_editing",
+    "delete_episode": "_outline",
+    "delete_scene": "_outline",
     "dump_screenplay": "_importer",
     "episode_progress": "_views",
     "export_screenplay": "_importer",
@@ -106,16 +128,22 @@ _LAZY = {
     "list_scenes": "_views",
     "list_segments": "_views",
     "load_screenplay": "_screenplay",
+    "move_episode": "_outline",
+    "move_scene": "_outline",
     "parse_screenplay": "_screenplay",
     "project_status": "_status",
     "quality_rows": "_views",
     "rate_segment": "_editing",
+    "remove_scene_character": "_outline",
+    "review_state": "_views",
     "scene_detail": "_views",
     "segment_scores": "_views",
     "server_health": "_views",
     "store_reference_image": "_editing",
     "update_character": "_editing",
+    "update_episode": "_outline",
     "update_scene": "_editing",
+    "update_scene_character": "_outline",
     "validate_screenplay_data": "_screenplay",
 }
 
@@ -133,6 +161,7 @@ __all__ = [
     "MusicSpec",
     "Progress",
     "QualityRow",
+    "SCENE_CHARACTER_FIELDS",
     "SCORE_NAMES",
     "SceneDetail",
     "SceneRow",
@@ -144,8 +173,14 @@ __all__ = [
     "Verdict",
     "VoiceSpec",
     "absolute_path",
+    "add_episode",
+    "add_scene",
+    "add_scene_character",
     "create_character",
+    "create_project",
     "delete_character",
+    "delete_episode",
+    "delete_scene",
     "dump_screenplay",
     "episode_progress",
     "export_screenplay",
@@ -158,16 +193,22 @@ __all__ = [
     "list_scenes",
     "list_segments",
     "load_screenplay",
+    "move_episode",
+    "move_scene",
     "parse_screenplay",
     "project_status",
     "quality_rows",
     "rate_segment",
+    "remove_scene_character",
+    "review_state",
     "scene_detail",
     "segment_scores",
     "server_health",
     "store_reference_image",
     "update_character",
+    "update_episode",
     "update_scene",
+    "update_scene_character",
     "validate_screenplay_data",
 ]
 

@@ -29,7 +29,7 @@ from studio.project._importer import (
     export_screenplay,
     import_screenplay,
 )
-from studio.project._screenplay import validate_screenplay_data
+from studio.project._screenplay import Screenplay, validate_screenplay_data
 from studio.project._views import list_characters, segment_scores
 from studio.sound._files import store_sound_files
 from studio.storage._models import CharacterModel, QualityFeedbackModel, SegmentModel, utcnow
@@ -266,15 +266,45 @@ def _apply(
     """Export, change the plain data, validate, import: the one way panels write."""
     screenplay = export_screenplay(studio.database, project=project, home=studio.home)
     data = screenplay.model_dump(mode="json")
+    before = {scene.number: scene.model_dump(mode="json") for _, scene in screenplay.scenes()}
     change(data)
     try:
         # base_dir checks that reference images exist (they are absolute paths in the home).
         validated = validate_screenplay_data(data, source=label, base_dir=studio.home)
+        _check_speakers(validated, label, before)
     except ScreenplayError as error:
         raise _relocate(error, prefix() if callable(prefix) else prefix, label) from None
     stored = _store_references(validated, base_dir=studio.home, home=studio.home)
     stored = store_sound_files(stored, base_dir=studio.home, home=studio.home)  # back to home-relative
     return import_screenplay(studio.database, stored)
+
+
+def _check_speakers(play: Screenplay, label: str, before: dict[int, dict[str, Any]]) -> None:
+    """In an edited scene, a line is spoken by someone in the scene.
+
+    Only scenes this edit changed are checked: a file imported earlier may say
+    otherwise, and must not block edits elsewhere.
+    """
+    issues = []
+    for e, episode in enumerate(play.episodes):
+        for s, scene in enumerate(episode.scenes):
+            if before.get(scene.number) == scene.model_dump(mode="json"):
+                continue
+            present = [c.name for c in scene.characters]
+            for d, line in enumerate(scene.dialogue):
+                if line.speaker not in present:
+                    shown = ", ".join(present) or "nobody yet"
+                    issues.append(
+                        ScreenplayIssue(
+                            label,
+                            None,
+                            f"episodes[{e}].scenes[{s}].dialogue[{d}].speaker",
+                            f"{line.speaker!r} is not in scene {scene.number} (it shows {shown}); "
+                            "add the character to the scene first",
+                        )
+                    )
+    if issues:
+        raise ScreenplayError(issues)
 
 
 def _relocate(error: ScreenplayError, prefix: str, label: str) -> ScreenplayError:

@@ -92,12 +92,13 @@ class ImportSummary:
             return f"{self.project}: nothing changed"
         parts = []
         for verb, counts in (("created", self.created), ("updated", self.updated), ("deleted", self.deleted)):
-            done = [f"{n} {kind}" for kind, n in counts.items() if n]
+            done = [f"{n} {kind if n != 1 else kind[:-1]}" for kind, n in counts.items() if n]
             if done:
                 parts.append(f"{verb} " + ", ".join(done))
         text = f"{self.project}: " + "; ".join(parts or ["project settings updated"])
         if self.stale_scenes:
-            text += f"; scenes marked stale: {', '.join(map(str, self.stale_scenes))}"
+            which = "scene" if len(self.stale_scenes) == 1 else "scenes"
+            text += f"; {which} marked stale: {', '.join(map(str, self.stale_scenes))}"
         return text
 
 

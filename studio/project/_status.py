@@ -16,6 +16,7 @@ from studio.storage._models import (
     SegmentModel,
 )
 from studio.storage._queries import find_or_raise_project
+from studio.storage._states import EpisodeState, ProjectState
 
 __all__ = ["format_status", "project_status"]
 
@@ -59,7 +60,11 @@ def project_status(database: Database, *, project: str | None = None) -> list[di
             result.append(
                 {
                     "project": row.title,
-                    "status": row.status,
+                    "status": _project_state(
+                        row.status,
+                        [e.status for e in episodes],
+                        started=any(counts.get(s.id) for group in scenes_by_episode.values() for s in group),
+                    ),
                     "fps": row.target_fps,
                     "size": [row.resolution_width, row.resolution_height],
                     "characters": list(characters),
@@ -80,6 +85,23 @@ def project_status(database: Database, *, project: str | None = None) -> list[di
                 }
             )
         return result
+
+
+def _project_state(stored: str, episodes: list[str], *, started: bool) -> str:
+    """What the project's episodes say: nothing rendered yet is ``planning``; every
+    episode rendered is ``completed``; anything in between (``started``: some segment
+    exists) is ``in_production``.
+
+    A project row keeps ``planning`` from its import (no render writes it); an archived
+    project stays archived.
+    """
+    if stored == ProjectState.ARCHIVED or not episodes:
+        return stored
+    if all(status == EpisodeState.COMPLETED for status in episodes):
+        return ProjectState.COMPLETED.value
+    if started or any(status != EpisodeState.PENDING for status in episodes):
+        return ProjectState.IN_PRODUCTION.value
+    return stored
 
 
 def _scene_entry(scene: SceneModel, counts: Counter[str]) -> dict[str, Any]:

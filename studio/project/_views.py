@@ -47,6 +47,7 @@ __all__ = [
     "list_scenes",
     "list_segments",
     "quality_rows",
+    "review_state",
     "scene_detail",
     "segment_scores",
     "server_health",
@@ -117,6 +118,12 @@ class SegmentRow:
     events: list[dict[str, Any]]
     review: dict[str, Any] | None
     decision: dict[str, Any] = field(default_factory=dict)
+    preview: Path | None = None
+
+    @property
+    def shown_status(self) -> str:
+        """The status a person reads: a reviewed segment shows its verdict (see :func:`review_state`)."""
+        return review_state(self.status, self.review)
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ class Progress:
     fraction: float
     segment_statuses: dict[str, int] = field(default_factory=dict)
     video: Path | None = None
+    preview: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,24 @@ class QualityRow:
     seam_jump_ratio: float | None
     events: list[dict[str, Any]]
     review: dict[str, Any] | None
+    video: Path | None = None
+    preview: Path | None = None
+
+    @property
+    def shown_status(self) -> str:
+        """The status a person reads: a reviewed segment shows its verdict."""
+        return review_state(self.status, self.review)
+
+
+def review_state(status: str, review: dict[str, Any] | None) -> str:
+    """``approved`` or ``rejected`` once a person reviewed a finished segment, else ``status``.
+
+    A segment kept for review (``review``) or completed is what a reviewer judges; a
+    segment that is being rendered again shows that instead of an older verdict.
+    """
+    verdict = (review or {}).get("verdict")
+    finished = status in (SegmentState.COMPLETED, SegmentState.REVIEW)
+    return str(verdict) if finished and verdict in ("approved", "rejected") else status
 
 
 def list_projects(studio: Studio) -> list[str]:
@@ -266,6 +292,7 @@ def episode_progress(studio: Studio, episode: int, *, project: str | None = None
         counts = _segment_counts(session, [s.id for s in scenes])
         statuses: Counter[str] = Counter()
         done = planned = 0
+        preview = _latest_preview(studio, session, [s.id for s in scenes])
         for scene in scenes:
             scene_counts = counts.get(scene.id, Counter())
             statuses.update(scene_counts)
@@ -290,7 +317,33 @@ def episode_progress(studio: Studio, episode: int, *, project: str | None = None
             fraction=fraction,
             segment_statuses=dict(sorted(statuses.items())),
             video=video,
+            preview=preview,
         )
+
+
+def _latest_preview(studio: Studio, session: Session, scene_ids: Sequence[int]) -> Path | None:
+    """The newest frame on disk of a render in progress: a segment's preview image
+    (``meta["thumbnail"]``, written by a backend while it samples), else the last frame
+    of the segment that finished last."""
+    if not scene_ids:
+        return None
+    rows = session.scalars(
+        select(SegmentModel)
+        .where(SegmentModel.scene_id.in_(list(scene_ids)))
+        .where(SegmentModel.status != SegmentState.PENDING)
+        .order_by(SegmentModel.updated_at.desc(), SegmentModel.id.desc())
+        .limit(8)
+    ).all()
+    for segment in rows:
+        for path in (_thumbnail(studio, segment), absolute_path(studio, segment.last_frame_path)):
+            if path is not None and path.is_file():
+                return path
+    return None
+
+
+def _thumbnail(studio: Studio, segment: SegmentModel) -> Path | None:
+    value = (segment.meta or {}).get("thumbnail")
+    return absolute_path(studio, value) if isinstance(value, str) else None
 
 
 def quality_rows(studio: Studio, episode: int, *, project: str | None = None) -> list[QualityRow]:
@@ -319,6 +372,8 @@ def quality_rows(studio: Studio, episode: int, *, project: str | None = None) ->
                     seam_jump_ratio=float(jump) if isinstance(jump, int | float) else None,
                     events=info.events,
                     review=info.review,
+                    video=info.video,
+                    preview=info.preview or info.first_frame,
                 )
             )
         return rows
@@ -385,6 +440,7 @@ def _segment_row(studio: Studio, scene_number: int, segment: SegmentModel) -> Se
         events=events,
         review=review if isinstance(review, dict) else None,
         decision=dict(raw.get("decision") or {}) if isinstance(raw.get("decision"), dict) else {},
+        preview=_thumbnail(studio, segment),
     )
 
 

@@ -5,23 +5,6 @@ import typing as _typing
 from studio._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
-    from studio.render._check import (
-        SegmentCheck,
-        check_segment,
-        thresholds_for,
-    )
-    from studio.render._compose import (
-        CharacterState,
-        PromptInputs,
-        compose_negative,
-        compose_prompt,
-    )
-    from studio.render._memory import (
-        SceneBrief,
-        learned_elements,
-        load_scene_brief,
-        propagate_memory,
-    )
     from studio.render._pipeline import (
         RenderCancelled,
         RenderProgress,
@@ -38,6 +21,34 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         base_seed,
         episode_dir,
     )
+    from studio.render._compose import (
+        CharacterState,
+        PromptInputs,
+        character_parts,
+        compose_negative,
+        compose_prompt,
+        contradicts,
+        look_attribute,
+        placement,
+    )
+    from studio.render._memory import (
+        SceneBrief,
+        learned_elements,
+        load_scene_brief,
+        propagate_memory,
+    )
+    from studio.render._check import (
+        SegmentCheck,
+        check_segment,
+        thresholds_for,
+    )
+    from studio.render._stitch import (
+        SceneClip,
+        StitchError,
+        TRANSITIONS,
+        stitch_episode,
+        stitch_scene,
+    )
     from studio.render._report import (
         contact_sheet,
         contact_sheet_and_waveform_html,
@@ -49,13 +60,6 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         sound_report_html,
         summary_from_database,
         video_html,
-    )
-    from studio.render._stitch import (
-        TRANSITIONS,
-        SceneClip,
-        StitchError,
-        stitch_episode,
-        stitch_scene,
     )
 
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules
@@ -73,15 +77,19 @@ _LAZY = {
     "StitchError": "_stitch",
     "TRANSITIONS": "_stitch",
     "base_seed": "_prepare",
+    "character_parts": "_compose",
     "check_segment": "_check",
     "compose_negative": "_compose",
     "compose_prompt": "_compose",
     "contact_sheet": "_report",
     "contact_sheet_and_waveform_html": "_report",
+    "contradicts": "_compose",
     "episode_dir": "_prepare",
     "figure_png": "_report",
     "learned_elements": "_memory",
     "load_scene_brief": "_memory",
+    "look_attribute": "_compose",
+    "placement": "_compose",
     "plan_segments": "_plan",
     "prepare_episode": "_pipeline",
     "propagate_memory": "_memory",
@@ -112,15 +120,19 @@ __all__ = [
     "StitchError",
     "TRANSITIONS",
     "base_seed",
+    "character_parts",
     "check_segment",
     "compose_negative",
     "compose_prompt",
     "contact_sheet",
     "contact_sheet_and_waveform_html",
+    "contradicts",
     "episode_dir",
     "figure_png",
     "learned_elements",
     "load_scene_brief",
+    "look_attribute",
+    "placement",
     "plan_segments",
     "prepare_episode",
     "propagate_memory",

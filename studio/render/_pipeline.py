@@ -219,11 +219,14 @@ async def _render(
     tasks = [asyncio.create_task(run_scene(b)) for b in briefs]
     try:
         await asyncio.gather(*tasks)
-    except BaseException:
+    except BaseException as error:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        _set_episode_status(studio, briefs[0], EpisodeState.FAILED)
+        # A cancelled render did not fail: the episode is simply not finished (its
+        # finished segments are kept), and must not show `failed`.
+        stopped = isinstance(error, RenderCancelled)
+        _set_episode_status(studio, briefs[0], EpisodeState.PENDING if stopped else EpisodeState.FAILED)
         _settle_interrupted(studio, [b.scene_id for b in briefs])
         raise
     video = _stitch_episode(studio, briefs, out_dir)

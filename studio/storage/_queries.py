@@ -38,7 +38,10 @@ def find_or_raise_project(session: Session, title: str | None) -> ProjectModel:
         raise NotFoundError("the database holds no project yet; run `studio import FILE` or `studio demo`")
     if len(projects) > 1:
         titles = ", ".join(repr(p.title) for p in projects)
-        raise NotFoundError(f"several projects exist ({titles}); choose one with --project")
+        raise NotFoundError(
+            f"several projects exist ({titles}); name the one you mean "
+            "(--project on the command line, project=... in Python)"
+        )
     return projects[0]
 
 

@@ -47,7 +47,7 @@ def test_a_command_loads_only_its_own_module() -> None:
 def test_import_then_status_then_reimport(tmp_path: Path) -> None:
     code, out, _ = run(tmp_path, "import", str(DEMO_SCREENPLAY))
     assert code == 0
-    assert out.strip() == "Neon Tide: created 2 characters, 1 episodes, 3 scenes"
+    assert out.strip() == "Neon Tide: created 2 characters, 1 episode, 3 scenes"
     code, out, _ = run(tmp_path, "status")
     assert code == 0 and "Neon Tide" in out and "Luna, Kai" in out
     code, out, _ = run(tmp_path, "import", str(DEMO_SCREENPLAY))

@@ -115,6 +115,9 @@ def test_the_worker_gets_its_settings_from_the_environment(
         def poll(self) -> None:
             return None
 
+        def wait(self) -> int:  # the reaper thread waits for it: an exit at once
+            return 0
+
     monkeypatch.setattr(_dashboard.subprocess, "Popen", Popen)
     monkeypatch.setenv("COMFYUI_HOST", "old-box")  # the kernel's own environment does not leak in
     settings = load_settings(

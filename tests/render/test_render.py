@@ -185,6 +185,8 @@ def test_cancellation_stops_between_segments_and_keeps_finished_work(sqlite_sett
             )
         completed = [r for r in segment_rows(studio) if r[2] in ("completed", "review")]
         assert len(completed) == 2
+        # Cancelled is not failed: the episode is just not finished yet.
+        assert [e["status"] for e in studio.status()[0]["episodes"]] == ["pending"]
         render_episode(studio, episode=1)
         assert [r[3] for r in segment_rows(studio)] == [1] * 6  # nothing generated twice
 

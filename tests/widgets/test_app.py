@@ -42,3 +42,19 @@ def test_open_uses_the_environment(studio: Studio, monkeypatch) -> None:  # type
         assert app.project.value == "Neon Tide"
     finally:
         app.close()
+
+
+def test_a_new_show_opens_on_the_storyboard(studio: Studio) -> None:
+    app = StudioApp(studio, auto_refresh=False)
+    app.new_show.click()
+    assert app.feedback.last_level == "warning"
+    app.new_title.value = "Paper Moon"
+    app.new_show.click()
+    assert app.feedback.last_level == "success", app.feedback.last_message
+    assert app.project.value == "Paper Moon" and app.project.layout.display is None
+    assert app.tabs.selected_index == 1 and app.storyboard is not None
+    assert "no episodes yet" in app.storyboard.scene_status.value
+    app.new_title.value = "Paper Moon"
+    app.new_show.click()
+    assert app.feedback.last_level == "error" and "already exists" in app.feedback.last_message
+    app.close()

@@ -62,3 +62,17 @@ def test_the_first_segment_is_chosen_once_segments_exist(studio: Studio) -> None
     assert panel.segment.value == panel.segment.options[0][1]
     panel.approve.click()
     assert panel.feedback.last_level == "success"
+
+
+def test_the_segment_being_rated_is_shown_and_approval_reads_approved(studio: Studio) -> None:
+    from tests.project._fake_render import FAKE_VIDEO
+
+    fake_render(studio)
+    panel = QualityPanel(studio)
+    assert panel.preview_video.value == FAKE_VIDEO and panel.preview_video.layout.display is None
+    first = panel.segment.options[0]
+    assert first[0].endswith("· completed")
+    panel.notes.value = "lovely light"
+    panel.approve.click()
+    assert 'Your note is kept with it: "lovely light"' in panel.feedback.last_message
+    assert panel.segment.options[0] == (first[0].replace("completed", "approved"), first[1])

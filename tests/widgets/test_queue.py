@@ -238,3 +238,42 @@ def test_a_worker_that_cannot_start_is_a_readable_error(
         "Starting the render failed. could not start a worker (permission denied: python); queued jobs "
         f"wait until one runs: start one with `studio --home {studio.home} worker`"
     )
+
+
+def test_after_cancel_the_badge_does_not_show_an_older_failure(studio: Studio, workers: FakeWorkers) -> None:
+    from studio.storage._models import EpisodeModel
+
+    with studio.database.session() as session:  # an older run failed
+        session.query(EpisodeModel).one().status = "failed"
+    panel = QueuePanel(studio, auto_refresh=False)
+    assert "studio-badge-failed" in panel.progress_text.value
+    panel.render_button.click()
+    assert "studio-badge-queued" in panel.progress_text.value
+    panel._rows[only_job(studio)].cancel.click()
+    assert "studio-badge-cancelled" in panel.progress_text.value
+    assert "failed" not in panel.progress_text.value
+
+
+def test_progress_shows_the_latest_frame_on_disk(studio: Studio, workers: FakeWorkers) -> None:
+    panel = QueuePanel(studio, auto_refresh=False)
+    assert panel.preview.layout.display == "none"
+    fake_render(studio, complete=False)
+    panel.refresh()
+    assert bytes(panel.preview.value).startswith(b"\x89PNG") and panel.preview.layout.display is None
+
+
+def test_a_finished_dashboard_worker_is_reaped_not_left_defunct(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studio.jobs._dashboard import ensure_worker
+
+    def spawn(_settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+        log_path.write_text("fake worker\n", encoding="utf-8")
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
+    monkeypatch.setattr("studio.jobs._dashboard._spawn", spawn)
+    worker = ensure_worker(studio.settings)
+    (reaper,) = [t for t in threading.enumerate() if t.name == f"studio-reap-{worker.pid}"]
+    reaper.join(timeout=60)  # returns when the worker exited and was reaped
+    assert not reaper.is_alive()
+    assert not Path(f"/proc/{worker.pid}").exists()  # reaped: no <defunct> entry left
