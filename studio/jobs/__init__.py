@@ -5,6 +5,36 @@ import typing as _typing
 from studio._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
+    from studio.jobs._batch import (
+        BatchResult,
+        render_batch,
+    )
+    from studio.jobs._channel import (
+        CANCEL_CHECK_INTERVAL_SECONDS,
+        PROGRESS_INTERVAL_SECONDS,
+        JobChannel,
+        job_hooks,
+    )
+    from studio.jobs._dashboard import (
+        DashboardWorker,
+        QueuedRender,
+        dashboard_worker,
+        ensure_worker,
+        resume_waiting_jobs,
+        retry_render,
+        start_render,
+    )
+    from studio.jobs._enqueue import (
+        RENDER_JOB_TYPE,
+        EnqueueResult,
+        enqueue_renders,
+        format_episodes,
+        parse_episodes,
+        resolve_episodes,
+    )
+    from studio.jobs._notebook import (
+        notebook_render,
+    )
     from studio.jobs._records import (
         ClaimedJob,
         HeartbeatResult,
@@ -16,6 +46,14 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         JobStateError,
         JobStatus,
         ReapResult,
+    )
+    from studio.jobs._runners import (
+        JobContext,
+        JobRunner,
+        available_job_types,
+        describe_failure,
+        job_runner,
+        register_job_type,
     )
     from studio.jobs._store import (
         claim_next,
@@ -32,50 +70,12 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         request_cancel,
         retry,
     )
-    from studio.jobs._channel import (
-        CANCEL_CHECK_INTERVAL_SECONDS,
-        JobChannel,
-        PROGRESS_INTERVAL_SECONDS,
-        job_hooks,
-    )
-    from studio.jobs._runners import (
-        JobContext,
-        JobRunner,
-        available_job_types,
-        describe_failure,
-        job_runner,
-        register_job_type,
-    )
     from studio.jobs._worker import (
         HeartbeatThread,
         Worker,
         WorkerState,
         WorkerStats,
         default_worker_id,
-    )
-    from studio.jobs._enqueue import (
-        EnqueueResult,
-        RENDER_JOB_TYPE,
-        enqueue_renders,
-        format_episodes,
-        parse_episodes,
-        resolve_episodes,
-    )
-    from studio.jobs._batch import (
-        BatchResult,
-        render_batch,
-    )
-    from studio.jobs._dashboard import (
-        DashboardWorker,
-        QueuedRender,
-        dashboard_worker,
-        ensure_worker,
-        resume_waiting_jobs,
-        retry_render,
-        start_render,
-    )
-    from studio.jobs._notebook import (
-        notebook_render,
     )
 
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules

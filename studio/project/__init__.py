@@ -5,6 +5,37 @@ import typing as _typing
 from studio._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
+    from studio.project._editing import (
+        EditError,
+        Verdict,
+        create_character,
+        delete_character,
+        rate_segment,
+        store_reference_image,
+        update_character,
+        update_scene,
+    )
+    from studio.project._importer import (
+        ImportSummary,
+        dump_screenplay,
+        export_screenplay,
+        import_file,
+        import_screenplay,
+    )
+    from studio.project._outline import (
+        SCENE_CHARACTER_FIELDS,
+        add_episode,
+        add_scene,
+        add_scene_character,
+        create_project,
+        delete_episode,
+        delete_scene,
+        move_episode,
+        move_scene,
+        remove_scene_character,
+        update_episode,
+        update_scene_character,
+    )
     from studio.project._screenplay import (
         CameraSpec,
         CharacterInScene,
@@ -22,28 +53,15 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         parse_screenplay,
         validate_screenplay_data,
     )
-    from studio.project._importer import (
-        ImportSummary,
-        dump_screenplay,
-        export_screenplay,
-        import_file,
-        import_screenplay,
-    )
-    from studio.project._editing import (
-        EditError,
-        Verdict,
-        create_character,
-        delete_character,
-        rate_segment,
-        store_reference_image,
-        update_character,
-        update_scene,
+    from studio.project._status import (
+        format_status,
+        project_status,
     )
     from studio.project._views import (
+        SCORE_NAMES,
         EpisodeRow,
         Progress,
         QualityRow,
-        SCORE_NAMES,
         SceneDetail,
         SceneRow,
         SegmentRow,
@@ -60,24 +78,6 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         scene_detail,
         segment_scores,
         server_health,
-    )
-    from studio.project._status import (
-        format_status,
-        project_status,
-    )
-    from studio.project._outline import (
-        SCENE_CHARACTER_FIELDS,
-        add_episode,
-        add_scene,
-        add_scene_character,
-        create_project,
-        delete_episode,
-        delete_scene,
-        move_episode,
-        move_scene,
-        remove_scene_character,
-        update_episode,
-        update_scene_character,
     )
 
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules

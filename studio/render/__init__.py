@@ -5,21 +5,10 @@ import typing as _typing
 from studio._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
-    from studio.render._pipeline import (
-        RenderCancelled,
-        RenderProgress,
-        RenderSummary,
-        prepare_episode,
-        render_episode,
-        slug,
-    )
-    from studio.render._plan import (
-        PlannedSegment,
-        plan_segments,
-    )
-    from studio.render._prepare import (
-        base_seed,
-        episode_dir,
+    from studio.render._check import (
+        SegmentCheck,
+        check_segment,
+        thresholds_for,
     )
     from studio.render._compose import (
         CharacterState,
@@ -37,17 +26,21 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         load_scene_brief,
         propagate_memory,
     )
-    from studio.render._check import (
-        SegmentCheck,
-        check_segment,
-        thresholds_for,
+    from studio.render._pipeline import (
+        RenderCancelled,
+        RenderProgress,
+        RenderSummary,
+        prepare_episode,
+        render_episode,
+        slug,
     )
-    from studio.render._stitch import (
-        SceneClip,
-        StitchError,
-        TRANSITIONS,
-        stitch_episode,
-        stitch_scene,
+    from studio.render._plan import (
+        PlannedSegment,
+        plan_segments,
+    )
+    from studio.render._prepare import (
+        base_seed,
+        episode_dir,
     )
     from studio.render._report import (
         contact_sheet,
@@ -60,6 +53,13 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         sound_report_html,
         summary_from_database,
         video_html,
+    )
+    from studio.render._stitch import (
+        TRANSITIONS,
+        SceneClip,
+        StitchError,
+        stitch_episode,
+        stitch_scene,
     )
 
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules
