@@ -80,7 +80,7 @@ def main() -> None:
     # On a shared machine the wall clock shows the load; the CPU time (all threads) does
     # not, and bounds what two free cores would do.
     bound = SECONDS / (cpu / 2)
-    print(f"  CPU time end to end (all threads):  {cpu:.3f} s  -> at most {bound:.2f}x realtime on 2 free cores")
+    print(f"  CPU time end to end (all threads):  {cpu:.3f} s  -> at most {bound:.2f}x realtime on 2 cores")
 
 
 def _cpu(work: Callable[[], object]) -> float:
