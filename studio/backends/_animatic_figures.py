@@ -23,7 +23,18 @@ from studio.backends._animatic_creatures import draw_animal, draw_bird, draw_cre
 from studio.backends._animatic_pen import INK, MOUTH, Pen, limb, shade, shadow
 from studio.backends._animatic_words import Look, Pose
 
-__all__ = ["Figure", "Paint", "PoseSpan", "Travel", "draw_figure", "figure_top", "pose_at", "x_at"]
+__all__ = [
+    "Figure",
+    "Paint",
+    "PoseSpan",
+    "Travel",
+    "draw_figure",
+    "figure_head",
+    "figure_top",
+    "pose_at",
+    "tag_height",
+    "x_at",
+]
 
 Color = tuple[int, int, int]
 Point = tuple[float, float]
@@ -121,6 +132,22 @@ def figure_top(look: Look) -> float:
     if look.kind != "human":
         hair = 0.0
     return {"fox": 0.38, "dog": 0.43, "cat": 0.28, "bird": 0.4, "creature": 0.62}.get(look.kind, 1.0 + hair)
+
+
+_LOWER = {"sit": 0.74, "kneel": 0.74, "crouch": 0.78}  # how much of the height a low pose keeps
+
+
+def tag_height(fig: Figure, t: float) -> float:
+    """Where the name tag goes at time ``t`` (figure units): above the head, lower when
+    the figure sits or kneels, moving with the pose's blend."""
+    before, now, blend = pose_at(fig, t)
+    if fig.look.kind not in ("human", "robot"):
+        return figure_top(fig.look)
+    low = (
+        _LOWER.get(before.pose.legs, 1.0)
+        + (_LOWER.get(now.pose.legs, 1.0) - _LOWER.get(before.pose.legs, 1.0)) * blend
+    )
+    return figure_top(fig.look) * low
 
 
 def figure_head(look: Look) -> float:

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from studio.backends._animatic_cast import lay_out_cast
-from studio.backends._animatic_figures import Figure, draw_figure, figure_head, figure_top, x_at
+from studio.backends._animatic_figures import Figure, draw_figure, figure_head, figure_top, tag_height, x_at
 from studio.backends._animatic_light import scene_hash
 from studio.backends._animatic_places import paint_world
 from studio.backends._base import SceneContext
@@ -381,7 +381,7 @@ def render_frame(plan: ScenePlan, t: float) -> np.ndarray:
         sy = h / 2 + (fig.feet_y - cy) * s_fig
         fh = fig.height * s_fig
         draw_figure(img, fig, sx, sy, fh, t, speaking=i == speaker and t >= -1.0)
-        top = sy - fh * fig.look.stature * figure_top(fig.look) * 1.05
+        top = sy - fh * fig.look.stature * tag_height(fig, t) * 1.05
         if -0.2 * w < sx < 1.2 * w:
             tags.append((fig, sx, top))
     for fig, sx, top in tags:  # tags over every figure
