@@ -669,7 +669,10 @@ class _Progress:
         return sum(1 for key in self._frames if key[0] == scene_id)
 
     def segment_progress(self, scene_id: int, number: int, event: ProgressEvent) -> None:
-        self._done[(scene_id, number)] = min(1.0, max(0.0, event.fraction))
+        # Never back: a retried attempt (or a job resumed on another server) counts up from
+        # zero again, and the bar, the CLI and the job row must not jump down.
+        key = (scene_id, number)
+        self._done[key] = max(self._done.get(key, 0.0), min(1.0, max(0.0, event.fraction)))
         self.emit(self._fraction(), event.message, scene_id, number)
 
     def segment_done(self, scene_id: int, number: int) -> None:

@@ -261,3 +261,18 @@ def test_the_latest_preview_is_the_segment_thumbnail_while_it_renders(
     assert seen_while_rendering and all(seen_while_rendering)
     assert read_image(thumbnail.with_name("segment_001_first.png")).size
     assert not thumbnail.exists()  # the real first frame replaces it once done
+
+
+def test_both_wan22_samplers_drive_the_progress(comfy: FakeServer, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    comfy.behaviour.steps = 4
+    req = request(home, start=start_png(home), seconds=0.5, fps=16, size=(64, 48))
+    (_,), events = generate(backend([comfy], home, "wan22_i2v"), req)
+    steps = [e for e in events if " step " in e.message]
+    nodes = [e.message.split(" step ")[0] for e in steps]
+    assert len(set(nodes)) == 2 and len(steps) == 8  # high- then low-noise sampler
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions)
+    first, second = steps[:4], steps[4:]
+    assert max(e.fraction for e in first) < min(e.fraction for e in second)
+    assert second[-1].fraction > 0.8  # the second half of the bar is the second sampler's

@@ -196,3 +196,42 @@ def test_an_episode_survives_a_paused_server_with_one_row_file_and_run_per_segme
     completed, posted = flaky.fake.completed, flaky.fake.posted
     assert len(posted) == len(set(posted)) >= 6
     assert sorted(completed) == sorted(posted)
+
+
+def test_an_unhealthy_server_is_probed_again_until_it_answers(
+        make_server: Callable[..., FakeServer]) -> None:
+    server = make_server()
+    server.kill()
+
+    async def main() -> tuple[bool, bool, int]:
+        pool = ComfyPool([server.url], timeouts=FLAKY_TIMEOUTS, retry=RETRY,
+                         health_interval=None, probe_delays=(0.01, 0.05))
+        async with pool:
+            pool.mark_down(pool.servers[0])
+            down = pool.servers[0].healthy
+            await asyncio.to_thread(server.restart)
+            async def back() -> None:
+                while not pool.servers[0].healthy:
+                    await asyncio.sleep(0.01)  # polling the pool's own state
+            await asyncio.wait_for(back(), 10)
+            return down, pool.servers[0].healthy, server.fake.requests.count(
+                "GET /system_stats")
+
+    down, up, probes = asyncio.run(main())
+    assert (down, up) == (False, True) and probes >= 1
+
+
+def test_a_refused_connection_says_so(make_server: Callable[..., FakeServer]) -> None:
+    from studio.backends.comfyui import AsyncComfyClient, ComfyConnectionError
+
+    server = make_server()
+    server.kill()
+
+    async def main() -> None:
+        async with AsyncComfyClient(server.url, timeouts=FLAKY_TIMEOUTS, retry=RETRY) as c:
+            await c.run({"1": {"class_type": "EmptyImage", "inputs": {}}})
+
+    with pytest.raises(ComfyConnectionError) as caught:
+        asyncio.run(main())
+    assert caught.value.refused
+    assert "ConnectionRefusedError" in str(caught.value)  # never an empty reason

@@ -301,3 +301,48 @@ def test_a_prompt_without_client_id_sends_no_execution_events(
     del body["client_id"]
     _, other = asyncio.run(_record_fake(comfy.url, body, None, listeners=2))
     assert {f["type"] for f in other} == {"status", "progress_state"}
+
+
+def test_fake_interrupts_as_the_real_server(make_server: Callable[..., FakeServer]) -> None:
+    import httpx
+    import websockets
+
+    from tests.backends.comfyui.conftest import EMPTY_VIDEO_GRAPH
+
+    comfy = make_server(behaviour=Behaviour(run_seconds=3.0, steps=30))
+    record = trace("interrupt_targeted_midrun")
+    want_tail = [m["msg"] for m in record["messages"] if m["kind"] == "text"][-3:]
+    want_data = next(m["data"] for m in want_tail if m["type"] == "execution_interrupted")
+
+    async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        ws_url = comfy.url.replace("http", "ws")
+        mine = await websockets.connect(f"{ws_url}/ws?clientId=me")
+        other = await websockets.connect(f"{ws_url}/ws?clientId=someone-else")
+        await mine.recv()
+        await other.recv()
+        async with httpx.AsyncClient(base_url=comfy.url) as http:
+            pid = (await http.post("/prompt", json={"prompt": EMPTY_VIDEO_GRAPH,
+                                                    "client_id": "me"})).json()["prompt_id"]
+            frames: list[dict[str, Any]] = []
+            while not frames or frames[-1]["type"] != "progress":
+                frames.append(json.loads(await mine.recv()))
+            await http.post("/interrupt", json={"prompt_id": pid})
+            while not (frames[-1]["type"] == "executing"
+                       and frames[-1]["data"].get("node") is None):
+                frames.append(json.loads(await mine.recv()))
+        seen_by_other = []
+        while True:
+            try:
+                seen_by_other.append(json.loads(await asyncio.wait_for(other.recv(), 1.0)))
+            except TimeoutError:
+                break
+        await mine.close()
+        await other.close()
+        return frames, seen_by_other
+
+    frames, other = asyncio.run(main())
+    assert [f["type"] for f in frames[-3:]] == [m["type"] for m in want_tail]
+    interrupted = next(f["data"] for f in frames if f["type"] == "execution_interrupted")
+    assert set(interrupted) == set(want_data)
+    # Broadcast, as recorded: the other socket sees it, and only status besides.
+    assert {f["type"] for f in other} == {"status", "execution_interrupted"}
