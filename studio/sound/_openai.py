@@ -4,11 +4,14 @@ Kokoro-FastAPI, LocalAI, openedai-speech and OpenAI itself take the same request
 (``model``, ``input``, ``voice``, ``response_format``, ``speed``) and answer with the
 audio bytes. Configured like the assistant: ``STUDIO_TTS_URL`` (the server, with or
 without ``/v1``), ``STUDIO_TTS_MODEL`` (default ``tts-1``), ``STUDIO_TTS_API_KEY``.
-The API has no pitch: a voice's ``pitch`` is ignored here, with one log line.
+The API has no pitch: a voice's ``pitch`` is ignored here, with one log line. A server
+that is down or busy (connection errors, 429, 5xx) is asked again, twice, after 0.5 s and
+1 s; any other answer is final.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -26,6 +29,9 @@ log = logging.getLogger("studio.sound")
 DEFAULT_TTS_MODEL = "tts-1"
 DEFAULT_OPENAI_VOICE = "alloy"
 RESPONSE_FORMAT = "wav"  # lossless and decodable without guessing
+DEFAULT_ATTEMPTS = 3  # for a server that is down or busy (connection errors, 429, 5xx)
+DEFAULT_BACKOFF_SECONDS = 0.5  # then 1 s
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TTS_TIMEOUTS = Timeouts(connect=5.0, read=120.0, write=30.0, pool=10.0, total=300.0)
 
 
@@ -41,8 +47,14 @@ class OpenAISpeechBackend:
         model: str | None = None,
         api_key: str | None = None,
         timeouts: Timeouts = DEFAULT_TTS_TIMEOUTS,
+        attempts: int = DEFAULT_ATTEMPTS,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
+        self._attempts = attempts
+        self._backoff = backoff_seconds
         base = url.rstrip("/")
         self._endpoint = (base if base.endswith("/v1") else base + "/v1") + "/audio/speech"
         self._model = model or DEFAULT_TTS_MODEL
@@ -69,13 +81,17 @@ class OpenAISpeechBackend:
             "response_format": RESPONSE_FORMAT,
             "speed": min(4.0, max(0.25, voice.speed)),
         }
-        try:
-            response = await self._client.post(self._endpoint, json=body)
-        except httpx.TransportError as error:
-            raise TtsUnavailableError(
-                f"cannot reach the speech server at {self._endpoint} ({type(error).__name__}: {error}); "
-                "start it, fix STUDIO_TTS_URL, or unset it to use the embedded espeak voices"
-            ) from error
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = await self._post(body)
+            except TtsUnavailableError:
+                if attempt == self._attempts:
+                    raise
+            else:
+                if response.status_code not in TRANSIENT_STATUSES or attempt == self._attempts:
+                    break
+            # Only a server that is down or busy is asked again, after a growing pause.
+            await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         if response.status_code >= 400:
             raise _error_from(response, voice.id or DEFAULT_OPENAI_VOICE, self._endpoint)
         kind = response.headers.get("content-type", "")
@@ -85,6 +101,20 @@ class OpenAISpeechBackend:
                 f"{response.text[:200]!r}"
             )
         return response.content
+
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        total = self._timeouts.total
+        try:
+            return await asyncio.wait_for(self._client.post(self._endpoint, json=body), total)
+        except httpx.TransportError as error:
+            raise TtsUnavailableError(
+                f"cannot reach the speech server at {self._endpoint} ({type(error).__name__}: {error}); "
+                "start it, fix STUDIO_TTS_URL, or unset it to use the embedded espeak voices"
+            ) from error
+        except TimeoutError:
+            raise TtsUnavailableError(
+                f"the speech server at {self._endpoint} did not answer within {total:g} s"
+            ) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()

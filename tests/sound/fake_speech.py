@@ -54,6 +54,7 @@ class FakeSpeechServer:
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self.garbage = False  # answer with bytes that are not audio
+        self.busy = 0  # answer this many next requests with 503 (a server still loading its model)
         self.base_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -101,6 +102,9 @@ class FakeSpeechServer:
             return web.json_response(error_body("Incorrect API key provided."), status=401)
         body = await request.json()
         self.requests.append(body)
+        if self.busy:
+            self.busy -= 1
+            return web.json_response(error_body("The model is loading, try again."), status=503)
         for field in ("model", "input", "voice"):
             if not body.get(field):
                 return web.json_response(

@@ -143,3 +143,34 @@ def test_the_speech_settings_never_show_the_api_key(tmp_path: Path) -> None:
     assert load_settings(home=tmp_path, environ={}).tts_backend == "espeak"
     with pytest.raises(ConfigurationError, match=r"STUDIO_TTS_URL: 'tts.local' is not an http\(s\) URL"):
         load_settings(home=tmp_path, environ={"STUDIO_TTS_URL": "tts.local"})
+
+
+def test_a_busy_server_is_asked_again_and_a_bad_request_is_not() -> None:
+    from studio.sound import SpeechError, TtsUnavailableError
+
+    server = FakeSpeechServer()
+    server.start()
+
+    async def scenario() -> None:
+        engine = OpenAISpeechBackend(server.base_url, backoff_seconds=0.01)
+        try:
+            server.busy = 2  # two 503s, then audio: the third attempt speaks
+            assert (await engine.speak(SpeechRequest("Faster!", Voice("nova"))))[:4] == b"RIFF"
+            assert len(server.requests) == 3
+            server.busy = 5  # busy for longer than three attempts
+            with pytest.raises(
+                TtsUnavailableError, match=r"failed \(503: The model is loading, try again.\)"
+            ):
+                await engine.speak(SpeechRequest("Faster!", Voice("nova")))
+            assert len(server.requests) == 6
+            server.busy = 0
+            with pytest.raises(SpeechError, match="has no voice 'bob'"):  # a 400 is final: asked once
+                await engine.speak(SpeechRequest("Faster!", Voice("bob")))
+            assert len(server.requests) == 7
+        finally:
+            await engine.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
