@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from studio._config import Settings
-from studio._exceptions import ConfigurationError
+from studio._registry import Registry
 
 __all__ = [
     "Backend",
@@ -155,16 +155,16 @@ class Backend(Protocol):
 
 
 BackendFactory = Callable[[Settings], Backend]
-_REGISTRY: dict[str, BackendFactory] = {}
+_REGISTRY: Registry[Backend] = Registry("unknown backend {name}; known backends: {known}")
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
     """Make a backend available to ``studio render --backend NAME``."""
-    _REGISTRY[name] = factory
+    _REGISTRY.register(name, factory)
 
 
 def available_backends() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_backend(name: str, settings: Settings) -> Backend:
@@ -173,9 +173,4 @@ def create_backend(name: str, settings: Settings) -> Backend:
     Raises:
         ConfigurationError: no backend has that name (the message lists the known ones).
     """
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(available_backends()) or "none"
-        raise ConfigurationError(f"unknown backend {name!r}; known backends: {known}") from None
-    return factory(settings)
+    return _REGISTRY.create(name, settings)

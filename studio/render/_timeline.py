@@ -23,8 +23,8 @@ from sqlalchemy import select
 from studio._exceptions import ConfigurationError, NotFoundError
 from studio.project._screenplay import SceneSpec
 from studio.render._pipeline import TRANSITION_SECONDS
-from studio.storage._models import EpisodeModel, QualityFeedbackModel, SegmentModel
-from studio.storage._queries import find_or_raise_project
+from studio.storage._models import QualityFeedbackModel, SegmentModel
+from studio.storage._queries import find_or_raise_episode, find_or_raise_project
 
 if TYPE_CHECKING:
     import opentimelineio as otio
@@ -53,13 +53,7 @@ def export_timeline(
     home = studio.home
     with studio.database.session() as session:
         project_row = find_or_raise_project(session, project)
-        row = session.scalars(
-            select(EpisodeModel).where(
-                EpisodeModel.movie_id == project_row.id, EpisodeModel.episode_number == episode
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFoundError(f"episode {episode} does not exist in {project_row.title!r}")
+        row = find_or_raise_episode(session, project_row, episode)
         if not row.final_video_path or not (home / row.final_video_path).is_file():
             raise NotFoundError(
                 f"episode {episode} of {project_row.title!r} has not been rendered; "

@@ -17,15 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from studio._exceptions import RenderError
 from studio.project._screenplay import DefaultsSpec, SceneSpec
 from studio.sound._cache import SpeechCache
 from studio.sound._timing import place_lines
 from studio.sound._tts import SoundError, SpeechError, SpeechRequest, TtsBackend, Voice, create_tts_backend
-from studio.storage._models import EpisodeModel
-from studio.storage._queries import find_or_raise_project
+from studio.storage._queries import find_or_raise_episode, find_or_raise_project
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -139,17 +136,10 @@ def _failed(name: str, error: Exception) -> EpisodeSpeech:
 def _read_episode(
     studio: Studio, episode: int, project: str | None
 ) -> tuple[list[SceneSpec], dict[str, Voice], DefaultsSpec]:
-    from studio._exceptions import NotFoundError
 
     with studio.database.session() as session:
         project_row = find_or_raise_project(session, project)
-        row = session.scalars(
-            select(EpisodeModel).where(
-                EpisodeModel.movie_id == project_row.id, EpisodeModel.episode_number == episode
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFoundError(f"episode {episode} does not exist in {project_row.title!r}")
+        row = find_or_raise_episode(session, project_row, episode)
         scenes = [SceneSpec.model_validate(scene.spec) for scene in row.scenes]
         voices = {
             c.character_name: Voice(c.voice_id or "", c.voice_speed or 1.0, c.voice_pitch or 0.0)

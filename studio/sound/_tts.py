@@ -29,7 +29,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from studio._config import Settings
-from studio._exceptions import ConfigurationError, StudioError
+from studio._exceptions import StudioError
+from studio._registry import Registry
 
 __all__ = [
     "SAMPLE_RATE",
@@ -135,16 +136,16 @@ class TtsBackend(Protocol):
 
 
 TtsFactory = Callable[[Settings], TtsBackend]
-_REGISTRY: dict[str, TtsFactory] = {}
+_REGISTRY: Registry[TtsBackend] = Registry("STUDIO_TTS: unknown speech backend {name}; known: {known}")
 
 
 def register_tts_backend(name: str, factory: TtsFactory) -> None:
     """Make a speech engine available as ``STUDIO_TTS=name``."""
-    _REGISTRY[name] = factory
+    _REGISTRY.register(name, factory)
 
 
 def available_tts_backends() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_tts_backend(name: str, settings: Settings) -> TtsBackend:
@@ -153,12 +154,7 @@ def create_tts_backend(name: str, settings: Settings) -> TtsBackend:
     Raises:
         ConfigurationError: no engine has that name (the message lists the known ones).
     """
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(available_tts_backends()) or "none"
-        raise ConfigurationError(f"STUDIO_TTS: unknown speech backend {name!r}; known: {known}") from None
-    return factory(settings)
+    return _REGISTRY.create(name, settings)
 
 
 # ------------------------------------------------------------------------- audio bytes
