@@ -39,7 +39,7 @@ from studio.storage._models import (
 ASSETS = Path(__file__).parent / "upgrade_assets"
 FIRST_REVISION = "v0.1.0.a"
 #: Tables this change adds; everything else must come through an upgrade untouched.
-NEW_TABLES = {"assistant_conversations", "assistant_messages"}
+NEW_TABLES = {"assistant_conversations", "assistant_messages", "generation_takes"}
 FEEDBACK_NOTE = "Luna's teal jacket flickers green in the rain"
 
 
