@@ -24,6 +24,7 @@ if engine is None:
         raise SystemExit("pass the database with: alembic -x url=sqlite:///studio-home/studio.db")
     engine = create_engine(url)
 
+
 def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
     # On the DBAPI connection, so no transaction begins first (the pragma would be ignored).
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ChosenBy", "EpisodeState", "ProjectState", "RenderPass", "SceneState", "SegmentState", "TakeState"]
+__all__ = [
+    "ChosenBy",
+    "EpisodeState",
+    "ProjectState",
+    "RenderPass",
+    "SceneState",
+    "SegmentState",
+    "TakeState",
+]
 
 
 class ProjectState(enum.StrEnum):
