@@ -24,7 +24,6 @@ from studio.storage._states import ChosenBy, RenderPass, SegmentState, TakeState
 from studio.storage._takes import next_take_number
 
 __all__ = [
-    "RETAKE_SEED_STEP",
     "TakeStart",
     "begin_take_without_commit",
     "continues_from",
@@ -35,7 +34,6 @@ __all__ = [
     "take_folder",
 ]
 
-RETAKE_SEED_STEP = 7919  # a retake's seeds stay clear of the retries' (base + 1000 * k)
 FINISHED_SEGMENT_STATES = (SegmentState.COMPLETED, SegmentState.APPROVED, SegmentState.REVIEW)
 
 

@@ -13,17 +13,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from studio._exceptions import NotFoundError
-from studio.storage._models import SegmentModel, TakeModel
-from studio.storage._states import ChosenBy, TakeState
+from studio.storage._models import SceneModel, SegmentModel, TakeModel, utcnow
+from studio.storage._states import ChosenBy, RenderPass, SceneState, SegmentState, TakeState
 
 __all__ = [
     "FINISHED_TAKE_STATES",
+    "RETAKE_SEED_STEP",
+    "mark_for_retake_without_commit",
     "choose_take_without_commit",
     "find_chosen_take",
     "find_or_raise_take",
     "next_take_number",
     "where_takes_of_segment",
 ]
+
+RETAKE_SEED_STEP = 7919  # a retake's seeds stay clear of the retries' (base + 1000 * k)
 
 #: Takes that hold a file a segment can show.
 FINISHED_TAKE_STATES = (TakeState.PASSED, TakeState.REVIEW, TakeState.RETRIED, TakeState.REJECTED)
@@ -90,3 +94,43 @@ def choose_take_without_commit(
     segment.seed = take.seed
     segment.backend = take.backend
     session.flush()
+
+
+def mark_for_retake_without_commit(
+    session: Session,
+    segment: SegmentModel,
+    *,
+    notes: str = "",
+    backend: str | None = None,
+    render_pass: RenderPass | None = None,
+) -> None:
+    """Queue a retake of ``segment``: it keeps showing its chosen take until a new one
+    replaces it. The request (notes, backend, pass and a fresh seed) is stored on the
+    segment (``meta["retake"]``), so an interrupted retake resumes with the same seed
+    and notes. Queuing twice keeps the first seed and joins the notes.
+
+    ``backend`` and ``render_pass`` default to those of the chosen take (or the animatic's
+    previs when there is none).
+    """
+    chosen = find_chosen_take(session, segment.id)
+    existing = (segment.meta or {}).get("retake")
+    if isinstance(existing, dict):
+        joined = "; ".join(n for n in (str(existing.get("notes") or ""), notes.strip()) if n)
+        request = {**existing, "notes": joined}
+    else:
+        takes = len(where_takes_of_segment(session, segment.id))
+        base = chosen.seed if chosen is not None and chosen.seed is not None else segment.seed or 0
+        name = backend or (chosen.backend if chosen is not None else "animatic")
+        chosen_pass = RenderPass(chosen.render_pass) if chosen is not None else RenderPass.default_for(name)
+        request = {
+            "notes": notes.strip(),
+            "backend": name,
+            "pass": (render_pass or chosen_pass).value,
+            "seed": (base + RETAKE_SEED_STEP * max(takes, 1)) % 2**32,
+            "requested_at": utcnow().isoformat(timespec="seconds"),
+        }
+    segment.meta = {**(segment.meta or {}), "retake": request}
+    segment.status = SegmentState.QUEUED.value
+    scene = session.get(SceneModel, segment.scene_id)
+    if scene is not None and scene.status in (SceneState.COMPLETED, SceneState.REVIEW):
+        scene.status = SceneState.PENDING.value
