@@ -22,6 +22,16 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         import_file,
         import_screenplay,
     )
+    from studio.project._review import (
+        ReviewError,
+        TakeInfo,
+        approve_segment,
+        choose_take,
+        list_takes,
+        rating_score,
+        record_rating,
+        reject_segment,
+    )
     from studio.project._screenplay import (
         CameraSpec,
         CharacterInScene,
@@ -65,6 +75,14 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules
 # may import each other's packages without a cycle at import time.
 _LAZY = {
+    "ReviewError": "_review",
+    "TakeInfo": "_review",
+    "approve_segment": "_review",
+    "choose_take": "_review",
+    "list_takes": "_review",
+    "rating_score": "_review",
+    "record_rating": "_review",
+    "reject_segment": "_review",
     "CameraSpec": "_screenplay",
     "CharacterInScene": "_screenplay",
     "CharacterSpec": "_screenplay",
@@ -114,6 +132,14 @@ _LAZY = {
 }
 
 __all__ = [
+    "ReviewError",
+    "TakeInfo",
+    "approve_segment",
+    "choose_take",
+    "list_takes",
+    "rating_score",
+    "record_rating",
+    "reject_segment",
     "CameraSpec",
     "CharacterInScene",
     "CharacterSpec",

@@ -46,7 +46,16 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         scores_figure,
         scores_table_html,
         summary_from_database,
+        takes_table_html,
         video_html,
+    )
+    from studio.render._retake import (
+        RetakeSelection,
+        parse_timecode,
+        queue_retake,
+        render_retakes,
+        retake,
+        select_segments,
     )
     from studio.render._stitch import (
         TRANSITIONS,
@@ -59,6 +68,12 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
 # Loaded on first use (PEP 562): importing the package stays cheap, and its modules
 # may import each other's packages without a cycle at import time.
 _LAZY = {
+    "RetakeSelection": "_retake",
+    "parse_timecode": "_retake",
+    "queue_retake": "_retake",
+    "render_retakes": "_retake",
+    "retake": "_retake",
+    "select_segments": "_retake",
     "CharacterState": "_compose",
     "PlannedSegment": "_plan",
     "PromptInputs": "_compose",
@@ -91,11 +106,18 @@ _LAZY = {
     "stitch_episode": "_stitch",
     "stitch_scene": "_stitch",
     "summary_from_database": "_report",
+    "takes_table_html": "_report",
     "thresholds_for": "_check",
     "video_html": "_report",
 }
 
 __all__ = [
+    "RetakeSelection",
+    "parse_timecode",
+    "queue_retake",
+    "render_retakes",
+    "retake",
+    "select_segments",
     "CharacterState",
     "PlannedSegment",
     "PromptInputs",
@@ -128,6 +150,7 @@ __all__ = [
     "stitch_episode",
     "stitch_scene",
     "summary_from_database",
+    "takes_table_html",
     "thresholds_for",
     "video_html",
 ]

@@ -32,7 +32,7 @@ from studio.render._pipeline import TRANSITION_SECONDS, RenderProgress, RenderSu
 from studio.render._takes import pending_retake
 from studio.storage._models import EpisodeModel, SceneModel, SegmentModel
 from studio.storage._queries import find_or_raise_episode, find_or_raise_project
-from studio.storage._states import RenderPass
+from studio.storage._states import RenderPass, SceneState
 from studio.storage._takes import mark_for_retake_without_commit
 
 if TYPE_CHECKING:
@@ -218,11 +218,21 @@ def render_retakes(
         episode_row = find_or_raise_episode(session, find_or_raise_project(session, project), episode)
         title = episode_row.project.title
         for scene in episode_row.scenes:
-            for segment in scene.segments:
-                request = pending_retake(segment)
-                if request is not None:
-                    key = (str(request.get("backend") or "animatic"), str(request.get("pass") or "previs"))
-                    groups.setdefault(key, set()).add(scene.scene_number)
+            requests = [r for r in (pending_retake(s) for s in scene.segments) if r is not None]
+            takes = [t for s in scene.segments for t in s.takes]
+            if requests:
+                key = (
+                    str(requests[0].get("backend") or "animatic"),
+                    str(requests[0].get("pass") or "previs"),
+                )
+            elif scene.status not in (SceneState.COMPLETED, SceneState.REVIEW) and takes:
+                # Interrupted after its queued segments were done (re-chaining the ones after
+                # them, or before stitching): finish it as its latest take was made.
+                latest = max(takes, key=lambda t: t.id)
+                key = (latest.backend, latest.render_pass)
+            else:
+                continue
+            groups.setdefault(key, set()).add(scene.scene_number)
     if not groups:
         raise RenderError(
             f"nothing is queued for a retake in episode {episode}; name segments with "
