@@ -162,22 +162,29 @@ def finished_for_pass(
 def continues_from(chosen: TakeModel, start_image: Path | None, home: Path) -> bool:
     """Whether a kept take still continues the picture it now follows.
 
-    True when it started from that very file, or when its first frame (the start image,
-    repeated losslessly) has the same pixels -- the animatic, being deterministic, often
-    redraws a retaken segment's last frame exactly. A take a person chose is kept as it is.
+    True when it started from that very file, or from a picture with the same pixels
+    (the animatic, being deterministic, redraws a retaken segment's last frame exactly).
+    The picture it started from is its ``start_frame_path`` (kept with the earlier take),
+    else its first frame when that repeats the start losslessly. A take a person chose is
+    kept as it is.
     """
     if start_image is None or chosen.chosen_by == ChosenBy.USER:
         return True
     if chosen.start_frame_path is not None and chosen.start_frame_path == _relative(home, start_image):
         return True
-    if not chosen.leading_duplicate or not chosen.first_frame_path:
+    if chosen.start_frame_path is not None and (home / chosen.start_frame_path).is_file():
+        started_from = home / chosen.start_frame_path
+    elif chosen.leading_duplicate and chosen.first_frame_path and chosen.start_frame_path is None:
+        started_from = home / chosen.first_frame_path  # a take from before takes kept their start
+    elif chosen.start_frame_path is None:
         return True  # nothing exact to compare: the backend drew frame 0 itself
+    else:
+        return False  # its start picture is gone: regenerate rather than guess
+    if not started_from.is_file() or not start_image.is_file():
+        return False
     from studio._video import read_image
 
-    first = home / chosen.first_frame_path
-    if not first.is_file() or not start_image.is_file():
-        return False
-    return bool(np.array_equal(read_image(first), read_image(start_image)))
+    return bool(np.array_equal(read_image(started_from), read_image(start_image)))
 
 
 def _relative(home: Path, path: Path) -> str:
