@@ -512,6 +512,7 @@ async def _generate_with_retries(
                 segment=segment.number,
                 attempt=attempt,
             ) from error
+        _kill_point("generated")
         check = check_segment(
             result.video_path,
             previous_last_frame=start_image,
@@ -622,7 +623,8 @@ _FINISHED = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)
 
 def _kill_point(name: str) -> None:
     """Test hook: ``STUDIO_TEST_KILL_AT=take:N`` kills this process (SIGKILL) at the Nth
-    take begun, right after its row is committed -- a deterministic ``kill -9``."""
+    take begun, right after its row is committed; ``generated:N`` once the Nth take's
+    files are written but not yet checked or recorded. A deterministic ``kill -9``."""
     spec = os.environ.get("STUDIO_TEST_KILL_AT", "")
     if not spec.startswith(f"{name}:"):
         return

@@ -176,10 +176,10 @@ def continues_from(chosen: TakeModel, start_image: Path | None, home: Path) -> b
         started_from = home / chosen.start_frame_path
     elif chosen.leading_duplicate and chosen.first_frame_path and chosen.start_frame_path is None:
         started_from = home / chosen.first_frame_path  # a take from before takes kept their start
-    elif chosen.start_frame_path is None:
-        return True  # nothing exact to compare: the backend drew frame 0 itself
     else:
-        return False  # its start picture is gone: regenerate rather than guess
+        # No start recorded and frame 0 drawn by the backend: nothing exact to compare, keep
+        # it. A recorded start picture that is gone: regenerate rather than guess.
+        return chosen.start_frame_path is None
     if not started_from.is_file() or not start_image.is_file():
         return False
     from studio._video import read_image

@@ -14,6 +14,7 @@ from studio.project import (
     episode_progress,
     list_segments,
     list_takes,
+    record_rating,
     reject_segment,
 )
 from studio.render import learned_elements, render_episode, render_retakes, retake
@@ -234,9 +235,14 @@ def test_a_rejection_with_notes_queues_a_retake_and_the_rating_overrides_the_sco
             row = session.get(SegmentModel, segment.id)
             assert row is not None and row.status == "queued"
             assert row.meta["retake"]["notes"] == "Luna should look at the sea"
-            # Learned elements now read the person's rating, not the measured 0.86 of that segment.
+        assert "silver bob hair" in learned_before[luna]
+        # Two more 1/5 ratings of Luna's segments: her look failed three times in a person's
+        # eyes, though every one of those segments measured well; the ratings win.
+        for other in list_segments(studio, 1):
+            record_rating(studio, other.id, rating=1, verdict="rejected", notes="off-model")
+        with studio.database.session() as session:
             learned_after, _ = learned_elements(session, [luna, kai])
-        assert learned_after != learned_before or not learned_before[luna]
+        assert "silver bob hair" not in learned_after[luna]
 
         render_retakes(studio, episode=1)
         takes = list_takes(studio, segment.id)
