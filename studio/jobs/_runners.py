@@ -284,11 +284,14 @@ def run_retake(context: JobContext) -> None:
         RenderError: nothing is queued, or the render failed.
     """
     from studio._studio import Studio
-    from studio.render import RenderCancelled, render_retakes
+    from studio.render import RenderCancelled, has_queued_retakes, render_retakes
 
     studio = Studio(context.settings, context.database)
     params = context.parameters
     attempts = params.get("max_attempts")
+    if not has_queued_retakes(studio, episode=int(params["episode"]), project=params.get("project")):
+        context.report_progress(100, "nothing left to retake")  # an earlier claim finished it
+        return
     try:
         render_retakes(
             studio,

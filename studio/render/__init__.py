@@ -51,6 +51,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
     )
     from studio.render._retake import (
         RetakeSelection,
+        has_queued_retakes,
         parse_timecode,
         queue_retake,
         render_retakes,
@@ -69,6 +70,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
 # may import each other's packages without a cycle at import time.
 _LAZY = {
     "RetakeSelection": "_retake",
+    "has_queued_retakes": "_retake",
     "parse_timecode": "_retake",
     "queue_retake": "_retake",
     "render_retakes": "_retake",
@@ -113,6 +115,7 @@ _LAZY = {
 
 __all__ = [
     "RetakeSelection",
+    "has_queued_retakes",
     "parse_timecode",
     "queue_retake",
     "render_retakes",

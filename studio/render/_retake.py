@@ -42,6 +42,7 @@ __all__ = [
     "RetakeSelection",
     "parse_timecode",
     "queue_retake",
+    "has_queued_retakes",
     "render_retakes",
     "retake",
     "select_segments",
@@ -195,24 +196,16 @@ def queue_retake(
     return selection
 
 
-def render_retakes(
-    studio: Studio,
-    *,
-    episode: int,
-    project: str | None = None,
-    max_attempts: int | None = None,
-    template: str | None = None,
-    progress: Callable[[RenderProgress], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-) -> RenderSummary:
-    """Render every queued retake of an episode (also: resume an interrupted retake).
+def has_queued_retakes(studio: Studio, *, episode: int, project: str | None = None) -> bool:
+    """Whether :func:`render_retakes` has anything to do in this episode."""
+    return bool(_retake_groups(studio, episode=episode, project=project)[0])
 
-    Each backend and pass named by the queued retakes is rendered in turn, limited to
-    the scenes that hold them.
 
-    Raises:
-        RenderError: nothing is queued for a retake in this episode, or a render failed.
-    """
+def _retake_groups(
+    studio: Studio, *, episode: int, project: str | None
+) -> tuple[dict[tuple[str, str], set[int]], str]:
+    """Scene numbers to render, by (backend, pass): those with queued retakes, and those
+    a retake left unfinished (its queued segments done, the rest of the chain not)."""
     groups: dict[tuple[str, str], set[int]] = {}
     with studio.database.session() as session:
         episode_row = find_or_raise_episode(session, find_or_raise_project(session, project), episode)
@@ -233,6 +226,28 @@ def render_retakes(
             else:
                 continue
             groups.setdefault(key, set()).add(scene.scene_number)
+    return groups, title
+
+
+def render_retakes(
+    studio: Studio,
+    *,
+    episode: int,
+    project: str | None = None,
+    max_attempts: int | None = None,
+    template: str | None = None,
+    progress: Callable[[RenderProgress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> RenderSummary:
+    """Render every queued retake of an episode (also: resume an interrupted retake).
+
+    Each backend and pass named by the queued retakes is rendered in turn, limited to
+    the scenes that hold them.
+
+    Raises:
+        RenderError: nothing is queued for a retake in this episode, or a render failed.
+    """
+    groups, title = _retake_groups(studio, episode=episode, project=project)
     if not groups:
         raise RenderError(
             f"nothing is queued for a retake in episode {episode}; name segments with "
