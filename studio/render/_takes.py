@@ -87,7 +87,9 @@ def begin_take_without_commit(
         session.add(take)
     retake = pending_retake(segment)
     folder = take_folder(scene_dir, segment.segment_number, take.take_number, render_pass)
-    shutil.rmtree(folder, ignore_errors=True)  # a killed run's half-written files
+    if take.output_dir:  # a killed run's folder (maybe of another pass): its half-written files
+        shutil.rmtree(home / take.output_dir, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     take.render_pass = render_pass.value
     take.status = TakeState.GENERATING.value
@@ -145,8 +147,9 @@ def finished_for_pass(
     """Whether a render of ``render_pass`` keeps this segment as it is.
 
     Kept: a chosen take whose files exist, of this pass or a higher one (a previs
-    render never replaces a final take), on a segment that is completed, approved, or
-    in review (unless ``retry_review``). A queued retake is never kept.
+    render never replaces a final take) or chosen by a person, on a segment that is
+    completed, approved, or in review (unless ``retry_review``). A queued retake is
+    never kept.
     """
     if chosen is None or pending_retake(segment) is not None:
         return False
@@ -154,8 +157,8 @@ def finished_for_pass(
         return False
     if segment.status == SegmentState.REVIEW and retry_review:
         return False
-    if RenderPass(chosen.render_pass).rank < render_pass.rank:
-        return False
+    if RenderPass(chosen.render_pass).rank < render_pass.rank and chosen.chosen_by != ChosenBy.USER:
+        return False  # a lower pass's take, unless a person chose it
     return all(p and (home / p).is_file() for p in (chosen.output_video_path, chosen.last_frame_path))
 
 
