@@ -251,3 +251,24 @@ def test_a_rejection_with_notes_queues_a_retake_and_the_rating_overrides_the_sco
         [segment] = [s for s in list_segments(studio, 2) if s.number == 1]
         assert segment.status == "completed" and segment.review is None
         assert_one_chosen_take_per_segment(studio)
+
+
+def test_timecodes_and_selections_are_checked_before_anything_changes(sqlite_settings: Settings) -> None:
+    from studio import NotFoundError, RenderError
+    from studio.render import parse_timecode, select_segments
+
+    assert [parse_timecode(t) for t in ("00:12", "12", "12.5", "1:02:03")] == [12.0, 12.0, 12.5, 3723.0]
+    with pytest.raises(RenderError, match="MM:SS"):
+        parse_timecode("twelve")
+    with Studio.open(settings=sqlite_settings) as studio:
+        studio.import_demo()
+        with pytest.raises(RenderError, match="exactly one of"):
+            select_segments(studio, segment=1, scene=2)
+        with pytest.raises(RenderError, match="has no segments yet"):
+            select_segments(studio, scene=2)
+        with pytest.raises(NotFoundError, match="no scene 9"):
+            select_segments(studio, scene=9)
+        with pytest.raises(RenderError, match="before it starts"):
+            select_segments(studio, episode=1, start=20.0, end=12.0)
+        with pytest.raises(RenderError, match="needs its episode"):
+            select_segments(studio, start=1.0, end=2.0)
