@@ -39,10 +39,12 @@ from studio.render._takes import (
     continues_from,
     finish_take_without_commit,
     finished_for_pass,
+    kill_point,
     pending_retake,
     retake_prompt,
+    takes_summary,
 )
-from studio.storage._models import SceneModel, SegmentModel, TakeModel, utcnow
+from studio.storage._models import SceneModel, SegmentModel, utcnow
 from studio.storage._states import ChosenBy, EpisodeState, RenderPass, SceneState, SegmentState, TakeState
 from studio.storage._takes import choose_take_without_commit, find_chosen_take
 
@@ -481,7 +483,7 @@ async def _generate_with_retries(
                 negative_prompt=segment.negative,
                 start_image=start_image,
             )
-        _kill_point("take")
+        kill_point("take")
         request = SegmentRequest(
             scene=brief.context,
             segment_number=segment.number,
@@ -512,7 +514,7 @@ async def _generate_with_retries(
                 segment=segment.number,
                 attempt=attempt,
             ) from error
-        _kill_point("generated")
+        kill_point("generated")
         check = check_segment(
             result.video_path,
             previous_last_frame=start_image,
@@ -621,23 +623,6 @@ def _color_correct_in_place(result: SegmentResult, anchor: Path, fps: int) -> No
 _FINISHED = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)
 
 
-def _kill_point(name: str) -> None:
-    """Test hook: ``STUDIO_TEST_KILL_AT=take:N`` kills this process (SIGKILL) at the Nth
-    take begun, right after its row is committed; ``generated:N`` once the Nth take's
-    files are written but not yet checked or recorded. A deterministic ``kill -9``."""
-    spec = os.environ.get("STUDIO_TEST_KILL_AT", "")
-    if not spec.startswith(f"{name}:"):
-        return
-    _KILL_COUNTS[name] = _KILL_COUNTS.get(name, 0) + 1
-    if _KILL_COUNTS[name] >= int(spec.split(":", 1)[1]):
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_KILL_COUNTS: dict[str, int] = {}
-
-
 def _fail_segment(studio: Studio, segment_id: int, message: str, *, take_id: int | None = None) -> None:
     with studio.database.session() as session:
         if take_id is not None:
@@ -741,39 +726,13 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
                             "video": str(studio.home / s.output_video_path) if s.output_video_path else None,
                             "scores": (s.scores or {}).get("scores"),
                             "decision": ((s.scores or {}).get("decision") or {}).get("action"),
-                            **_takes_summary(studio, s.takes),
+                            **takes_summary(studio.home, s.takes),
                         }
                         for s in scene.segments
                     ],
                 }
             )
         return result
-
-
-def _takes_summary(studio: Studio, takes: list[TakeModel]) -> dict[str, Any]:
-    chosen = next((t for t in takes if t.chosen), None)
-    return {
-        "pass": chosen.render_pass if chosen else None,
-        "take": chosen.take_number if chosen else None,
-        "takes": [
-            {
-                "id": t.id,
-                "take": t.take_number,
-                "pass": t.render_pass,
-                "status": t.status,
-                "attempt": t.attempt,
-                "backend": t.backend,
-                "template": t.template,
-                "seed": t.seed,
-                "overall": t.overall_quality_score,
-                "chosen": t.chosen,
-                "chosen_by": t.chosen_by,
-                "notes": t.notes,
-                "video": str(studio.home / t.output_video_path) if t.output_video_path else None,
-            }
-            for t in takes
-        ],
-    }
 
 
 class _Progress:

@@ -10,6 +10,7 @@ folder, emptied first, so a kill never leaves a duplicate take or a stray file.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,9 @@ __all__ = [
     "finished_for_pass",
     "pending_retake",
     "retake_prompt",
+    "kill_point",
     "take_folder",
+    "takes_summary",
 ]
 
 FINISHED_SEGMENT_STATES = (SegmentState.COMPLETED, SegmentState.APPROVED, SegmentState.REVIEW)
@@ -188,6 +191,50 @@ def continues_from(chosen: TakeModel, start_image: Path | None, home: Path) -> b
     from studio._video import read_image
 
     return bool(np.array_equal(read_image(started_from), read_image(start_image)))
+
+
+def takes_summary(home: Path, takes: list[TakeModel]) -> dict[str, Any]:
+    """What ``--json`` and the report show of a segment's takes."""
+    chosen = next((t for t in takes if t.chosen), None)
+    return {
+        "pass": chosen.render_pass if chosen else None,
+        "take": chosen.take_number if chosen else None,
+        "takes": [
+            {
+                "id": t.id,
+                "take": t.take_number,
+                "pass": t.render_pass,
+                "status": t.status,
+                "attempt": t.attempt,
+                "backend": t.backend,
+                "template": t.template,
+                "seed": t.seed,
+                "overall": t.overall_quality_score,
+                "chosen": t.chosen,
+                "chosen_by": t.chosen_by,
+                "notes": t.notes,
+                "video": str(home / t.output_video_path) if t.output_video_path else None,
+            }
+            for t in takes
+        ],
+    }
+
+
+def kill_point(name: str) -> None:
+    """Test hook: ``STUDIO_TEST_KILL_AT=take:N`` kills this process (SIGKILL) at the Nth
+    take begun, right after its row is committed; ``generated:N`` once the Nth take's
+    files are written but not yet checked or recorded. A deterministic ``kill -9``."""
+    spec = os.environ.get("STUDIO_TEST_KILL_AT", "")
+    if not spec.startswith(f"{name}:"):
+        return
+    _KILL_COUNTS[name] = _KILL_COUNTS.get(name, 0) + 1
+    if _KILL_COUNTS[name] >= int(spec.split(":", 1)[1]):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_KILL_COUNTS: dict[str, int] = {}
 
 
 def _relative(home: Path, path: Path) -> str:

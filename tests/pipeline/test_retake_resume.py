@@ -1,7 +1,7 @@
 """A retake killed with ``kill -9`` resumes with no duplicated take and no stray file.
 
 The kill is deterministic: ``STUDIO_TEST_KILL_AT`` makes the pipeline SIGKILL itself at
-a named point (see ``studio.render._pipeline._kill_point``), the way ``kill -9`` would.
+a named point (see ``studio.render._takes.kill_point``), the way ``kill -9`` would.
 """
 
 from __future__ import annotations
