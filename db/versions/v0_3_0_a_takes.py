@@ -40,6 +40,8 @@ NEW_SEGMENT_STATUSES = (
 segments = sa.table(
     "generation_segments",
     sa.column("id", sa.Integer()),
+    sa.column("scene_id", sa.Integer()),
+    sa.column("segment_number", sa.Integer()),
     sa.column("status", sa.String()),
     sa.column("motion_prompt", sa.Text()),
     sa.column("negative_prompt", sa.Text()),
@@ -58,6 +60,11 @@ segments = sa.table(
     sa.column("created_at", sa.DateTime()),
     sa.column("updated_at", sa.DateTime()),
 )
+scenes = sa.table(
+    "movie_scenes",
+    sa.column("id", sa.Integer()),
+    sa.column("entry_keyframe_path", sa.Text()),
+)
 takes = sa.table(
     "generation_takes",
     sa.column("segment_id", sa.Integer()),
@@ -70,6 +77,7 @@ takes = sa.table(
     sa.column("parameters", sa.JSON()),
     sa.column("prompt", sa.Text()),
     sa.column("negative_prompt", sa.Text()),
+    sa.column("start_frame_path", sa.Text()),
     sa.column("output_video_path", sa.Text()),
     sa.column("first_frame_path", sa.Text()),
     sa.column("last_frame_path", sa.Text()),
@@ -166,10 +174,22 @@ def _segment_statuses(check: str) -> None:
 
 def _one_chosen_take_per_finished_segment() -> None:
     connection = op.get_bind()
+    # What each segment started from when it was rendered: the previous segment's last
+    # frame, or the scene's entry keyframe for the first (the chain check compares it).
+    previous = segments.alias("previous")
+    started_from = sa.func.coalesce(
+        sa.select(previous.c.last_frame_path)
+        .where(
+            previous.c.scene_id == segments.c.scene_id,
+            previous.c.segment_number == segments.c.segment_number - 1,
+        )
+        .scalar_subquery(),
+        sa.select(scenes.c.entry_keyframe_path).where(scenes.c.id == segments.c.scene_id).scalar_subquery(),
+    ).label("started_from")
     last_id = 0
     while True:
         rows = connection.execute(
-            sa.select(segments)
+            sa.select(segments, started_from)
             .where(
                 segments.c.id > last_id,
                 segments.c.status.in_(("completed", "review")),
@@ -194,6 +214,7 @@ def _one_chosen_take_per_finished_segment() -> None:
                     "parameters": {"seed": row.seed} if row.seed is not None else {},
                     "prompt": row.motion_prompt,
                     "negative_prompt": row.negative_prompt,
+                    "start_frame_path": row.started_from,
                     "output_video_path": row.output_video_path,
                     "first_frame_path": row.first_frame_path,
                     "last_frame_path": row.last_frame_path,

@@ -170,22 +170,17 @@ def continues_from(chosen: TakeModel, start_image: Path | None, home: Path) -> b
 
     True when it started from that very file, or from a picture with the same pixels
     (the animatic, being deterministic, redraws a retaken segment's last frame exactly).
-    The picture it started from is its ``start_frame_path`` (kept with the earlier take),
-    else its first frame when that repeats the start losslessly. A take a person chose is
-    kept as it is.
+    The picture it started from is its ``start_frame_path``, kept with the earlier take
+    it came from (a picture that is gone means regenerate, rather than guess). A take a
+    person chose is kept as it is.
     """
     if start_image is None or chosen.chosen_by == ChosenBy.USER:
         return True
     if chosen.start_frame_path is not None and chosen.start_frame_path == _relative(home, start_image):
         return True
-    if chosen.start_frame_path is not None and (home / chosen.start_frame_path).is_file():
-        started_from = home / chosen.start_frame_path
-    elif chosen.leading_duplicate and chosen.first_frame_path and chosen.start_frame_path is None:
-        started_from = home / chosen.first_frame_path  # a take from before takes kept their start
-    else:
-        # No start recorded and frame 0 drawn by the backend: nothing exact to compare, keep
-        # it. A recorded start picture that is gone: regenerate rather than guess.
-        return chosen.start_frame_path is None
+    if chosen.start_frame_path is None:
+        return True  # it started from nothing (a scene's first shot): nothing to continue
+    started_from = home / chosen.start_frame_path  # kept with the take it came from
     if not started_from.is_file() or not start_image.is_file():
         return False
     from studio._video import read_image

@@ -226,6 +226,9 @@ def test_finished_segments_get_one_chosen_take_when_takes_arrive(settings: Setti
                 (ids[1], "review", "final", ids[1], "auto"),
             ]
             assert takes[0].output_video_path == f"renders/s{ids[0]}.mp4" and takes[0].seed == 7
+            # What each started from: nothing for the scene's first, the previous last frame next.
+            assert takes[0].start_frame_path is None
+            assert takes[1].start_frame_path == f"renders/s{ids[0]}_last.png"
             # The new state exists: a segment can be approved.
             segment = session.get(SegmentModel, ids[0])
             assert segment is not None
