@@ -134,16 +134,17 @@ def temporary_folder(parent: Path, *, tag: str) -> tempfile.TemporaryDirectory[s
     return tempfile.TemporaryDirectory(dir=parent, prefix=f".{tag}-", suffix=f".{os.getpid()}.part")
 
 
-def remove_abandoned(folder: Path) -> list[Path]:
+def remove_abandoned(folder: Path, *, recursive: bool = False) -> list[Path]:
     """Delete the temporary files and folders (``.*.PID.part``) of processes that are no
-    longer running, as a killed render leaves them. Returns what was removed.
+    longer running, as a killed render leaves them (``recursive``: in subfolders too, such
+    as a scene's take folders). Returns what was removed.
 
     Files of a live process (another render writing now) are left alone.
     """
     removed: list[Path] = []
     if not folder.is_dir():
         return removed
-    for part in folder.glob(".*.part"):
+    for part in list(folder.rglob(".*.part") if recursive else folder.glob(".*.part")):
         pid = part.name.rsplit(".", 2)[-2]
         if not pid.isdigit() or _process_alive(int(pid)):
             continue

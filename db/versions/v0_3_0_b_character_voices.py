@@ -1,7 +1,7 @@
 """Voices and sound: ``anime_characters.voice_*`` and ``movie_episodes.sound``.
 
 Revision ID: v0.3.0.b
-Revises: v0.2.0.a
+Revises: v0.3.0.a
 Create Date: 2026-12-03
 
 Frozen: this file never imports the live models. Only new, nullable columns: existing
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v0.3.0.b"
-down_revision = "v0.2.0.a"
+down_revision = "v0.3.0.a"  # after the takes
 branch_labels = None
 depends_on = None
 

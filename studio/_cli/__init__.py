@@ -22,6 +22,7 @@ __all__ = ["COMMAND_MODULES", "main"]
 COMMAND_MODULES = {
     "studio._cli._project": ("init", "import", "export", "status", "db"),
     "studio._cli._render": ("render", "prompts", "demo"),
+    "studio._cli._takes": ("retake", "takes", "review"),
     "studio._cli._analyze": ("analyze",),
     "studio._cli._jobs": ("enqueue", "worker", "jobs", "batch"),
     "studio._cli._assist": ("assist",),

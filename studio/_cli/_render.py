@@ -27,6 +27,8 @@ def _render(
     max_attempts: int | None,
     report: bool,
     template: str | None = None,
+    render_pass: str | None = None,
+    retry_review: bool = False,
 ) -> RenderSummary:
     """Render with a progress bar on stderr (silent under --json)."""
     from tqdm import tqdm
@@ -53,6 +55,8 @@ def _render(
                 template=template,
                 max_attempts=max_attempts,
                 on_poll=advance,
+                render_pass=render_pass,
+                retry_review=retry_review,
             )
             # The report's summary is read back from the database, which does not say
             # which backend rendered: we do.
@@ -65,6 +69,8 @@ def _render(
             template=template,
             max_attempts=max_attempts,
             progress=show,
+            render_pass=render_pass,
+            retry_review=retry_review,
         )
     finally:
         bar.close()
@@ -86,8 +92,13 @@ def _print_summary(summary: RenderSummary, seconds: float) -> None:
 
 
 def _print_text(summary: RenderSummary, seconds: float) -> None:
+    if summary.render_pass:
+        click.echo(f"pass:   {summary.render_pass}")
     for scene in summary.scenes:
-        statuses = ", ".join(f"{s['segment']}:{s['status']}" for s in scene["segments"])
+        statuses = ", ".join(
+            f"{s['segment']}:{s['status']}" + (f" ({s['pass']} take {s['take']})" if s.get("take") else "")
+            for s in scene["segments"]
+        )
         click.echo(f"scene {scene['scene']:>3}  {scene['status']:<10} segments {statuses}")
     click.echo(f"video:  {summary.episode_video}")
     sound = summary.sound or {}
@@ -114,6 +125,19 @@ def _print_text(summary: RenderSummary, seconds: float) -> None:
     "--no-report", is_flag=True, help="Render in this process without the papermill report notebook."
 )
 @click.option("--template", help="ComfyUI workflow template (see `studio workflows list`).")
+@click.option(
+    "--pass",
+    "render_pass",
+    type=click.Choice(["previs", "final"]),
+    help="previs (a storyboard video) or final. Default: previs on the animatic, final on any other "
+    "backend. A final pass on an episode rendered as previs makes a new take of every segment; the "
+    "previs takes are kept (`studio takes --segment ID`).",
+)
+@click.option(
+    "--retry-review",
+    is_flag=True,
+    help="Also re-render segments kept for review (a plain re-run keeps them).",
+)
 def render_command(
     episode: int,
     project: str | None,
@@ -121,8 +145,14 @@ def render_command(
     max_attempts: int | None,
     no_report: bool,
     template: str | None,
+    render_pass: str | None,
+    retry_review: bool,
 ) -> None:
-    """Render an episode (resuming one that was interrupted) and write its report."""
+    """Render an episode (resuming one that was interrupted) and write its report.
+
+    Every generation is a take; a re-run keeps finished segments (completed, approved,
+    or kept for review) and renders what is missing, including queued retakes.
+    """
     started = time.perf_counter()
     with open_studio() as studio:
         try:
@@ -134,6 +164,8 @@ def render_command(
                 max_attempts=max_attempts,
                 report=not no_report,
                 template=template,
+                render_pass=render_pass,
+                retry_review=retry_review,
             )
         except (StudioError, KeyboardInterrupt) as error:
             if wants_json():

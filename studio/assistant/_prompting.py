@@ -49,7 +49,12 @@ __all__ = [
 ]
 
 #: Statuses whose video exists (or is being made): their prompt is no longer used.
-LOCKED_STATUSES = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.PROCESSING)
+LOCKED_STATUSES = (
+    SegmentState.COMPLETED,
+    SegmentState.REVIEW,
+    SegmentState.APPROVED,
+    SegmentState.PROCESSING,
+)
 #: Feedback rows shown to the model, newest first.
 FEEDBACK_SHOWN = 5
 META_KEY = "assistant_prompt"

@@ -10,20 +10,34 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studio.backends import available_backends as registered_backends
 from studio.jobs._records import InvalidJobError, JobStatus
-from studio.jobs._store import DEFAULT_MAX_ATTEMPTS
+from studio.jobs._store import DEFAULT_MAX_ATTEMPTS, enqueue
 from studio.storage._database import Database
 from studio.storage._models import EpisodeModel, JobModel, ProjectModel
 from studio.storage._queries import find_or_raise_project
 
-__all__ = ["EnqueueResult", "enqueue_renders", "format_episodes", "parse_episodes", "resolve_episodes"]
+if TYPE_CHECKING:
+    from studio._studio import Studio
+    from studio.render import RetakeSelection
+
+__all__ = [
+    "EnqueueResult",
+    "RETAKE_JOB_TYPE",
+    "enqueue_renders",
+    "enqueue_retake",
+    "format_episodes",
+    "parse_episodes",
+    "resolve_episodes",
+]
 
 RENDER_JOB_TYPE = "render_episode"
+RETAKE_JOB_TYPE = "retake"
 
 _PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
@@ -190,3 +204,65 @@ def enqueue_renders(
         for number, job in pending:
             result.created[number] = job.id
         return result
+
+
+def enqueue_retake(
+    studio: Studio,
+    *,
+    project: str | None = None,
+    segment: int | None = None,
+    scene: int | None = None,
+    episode: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    notes: str = "",
+    backend: str | None = None,
+    render_pass: str | None = None,
+    max_attempts: int | None = None,
+    priority: int = 0,
+) -> tuple[int, RetakeSelection]:
+    """Mark a retake (as :func:`studio.render.retake` does) and queue a ``retake`` job
+    that renders it; returns the job id and the selection.
+
+    The marks are committed before the job exists, so a worker that dies mid-retake
+    leaves them for the next claim. With no selection at all (only ``episode``), the
+    job renders whatever is already queued (e.g. by rejections in the panels).
+
+    Raises:
+        RenderError: a bad selection.
+        NotFoundError: the project, episode, scene or segment does not exist.
+        InvalidJobError: ``backend`` is not a known backend.
+    """
+    from studio.render import RetakeSelection, queue_retake, select_segments
+    from studio.storage import find_or_raise_episode
+
+    if backend is not None and backend not in registered_backends():
+        known = ", ".join(registered_backends())
+        raise InvalidJobError(f"unknown backend {backend!r}; known backends: {known}")
+    if segment is None and scene is None and start is None and end is None:
+        if episode is None:
+            raise InvalidJobError("name the episode whose queued retakes to render: --episode N")
+        with studio.database.session() as session:
+            title = find_or_raise_project(session, project).title
+        selection = RetakeSelection(project=title, episode=episode, segment_ids=(), scenes=())
+    else:
+        selection = select_segments(
+            studio, project=project, segment=segment, scene=scene, episode=episode, start=start, end=end
+        )
+        queue_retake(studio, selection, notes=notes, backend=backend, render_pass=render_pass)
+    with studio.database.session() as session:
+        project_row = find_or_raise_project(session, selection.project)
+        episode_id = find_or_raise_episode(session, project_row, selection.episode).id
+        project_id = project_row.id
+    parameters: dict[str, object] = {"episode": selection.episode, "project": selection.project}
+    if max_attempts:
+        parameters["max_attempts"] = max_attempts
+    job_id = enqueue(
+        studio.database,
+        RETAKE_JOB_TYPE,
+        parameters=parameters,
+        priority=priority,
+        project_id=project_id,
+        episode_id=episode_id,
+    )
+    return job_id, selection

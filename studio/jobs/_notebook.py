@@ -25,6 +25,8 @@ def notebook_render(
     max_attempts: int,
     job_id: int,
     template: str = "",
+    render_pass: str = "",
+    retry_review: bool = False,
 ) -> RenderSummary:
     """The render, as the notebook runs it: prints progress lines as segments finish."""
     import os
@@ -57,4 +59,6 @@ def notebook_render(
             max_attempts=max_attempts or None,
             progress=show,
             should_cancel=hooks.should_cancel,
+            render_pass=render_pass or None,
+            retry_review=retry_review,
         )

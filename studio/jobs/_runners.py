@@ -7,8 +7,9 @@ checkpoints (between segments) and, when that says yes, stops cleanly by raising
 :class:`~studio.jobs._records.JobCancelled`. Returning normally means success; any other
 exception fails the job with the error (and the failing cell, for a notebook).
 
-Built-in types: ``noop`` (does nothing; the queue's own tests and benchmarks use it) and
-``render_episode`` (runs the parameterized render notebook for one episode).
+Built-in types: ``noop`` (does nothing; the queue's own tests and benchmarks use it),
+``render_episode`` (runs the parameterized render notebook for one episode) and
+``retake`` (renders the retakes queued in one episode; resumable like a render).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ __all__ = [
 log = logging.getLogger("studio.jobs")
 
 JobRunner = Callable[["JobContext"], None]
-
 
 
 class JobContext:
@@ -271,5 +271,42 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
+def run_retake(context: JobContext) -> None:
+    """Render the retakes queued in one episode (:func:`studio.render.render_retakes`).
+
+    Parameters: ``episode`` (int), ``project`` (title or ``None``), ``max_attempts``
+    (optional). The segments were marked when the job was queued
+    (:func:`studio.jobs.enqueue_retake`), so a job that is run again after a crash or a
+    lost lease finishes what is still queued and generates nothing twice.
+
+    Raises:
+        JobCancelled: the retake stopped at a checkpoint because it was asked to.
+        RenderError: nothing is queued, or the render failed.
+    """
+    from studio._studio import Studio
+    from studio.render import RenderCancelled, has_queued_retakes, render_retakes
+
+    studio = Studio(context.settings, context.database)
+    params = context.parameters
+    attempts = params.get("max_attempts")
+    if not has_queued_retakes(studio, episode=int(params["episode"]), project=params.get("project")):
+        context.report_progress(100, "nothing left to retake")  # an earlier claim finished it
+        return
+    try:
+        render_retakes(
+            studio,
+            episode=int(params["episode"]),
+            project=params.get("project"),
+            max_attempts=int(attempts) if attempts else None,
+            progress=lambda event: context.report_progress(100 * event.fraction, event.message[:200]),
+            should_cancel=context.cancel_requested,
+        )
+    except RenderCancelled as error:
+        raise JobCancelled(
+            "the retake stopped at a checkpoint; finished takes are kept", job_id=context.job_id
+        ) from error
+
+
 register_job_type("noop", run_noop)
 register_job_type("render_episode", run_render_episode)
+register_job_type("retake", run_retake)

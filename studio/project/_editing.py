@@ -30,9 +30,9 @@ from studio.project._importer import (
     import_screenplay,
 )
 from studio.project._screenplay import Screenplay, validate_screenplay_data
-from studio.project._views import list_characters, segment_scores
+from studio.project._views import list_characters
 from studio.sound._files import store_sound_files
-from studio.storage._models import CharacterModel, QualityFeedbackModel, SegmentModel, utcnow
+from studio.storage._models import CharacterModel, SegmentModel
 from studio.storage._queries import find_or_raise_project
 
 __all__ = [
@@ -205,51 +205,39 @@ def store_reference_image(studio: Studio, filename: str, content: bytes) -> Path
 
 
 def rate_segment(studio: Studio, segment_id: int, *, rating: int, verdict: Verdict, notes: str = "") -> int:
-    """Record a person's review of a segment as user feedback; returns the feedback id.
+    """Record a person's review of a segment; returns the (first) feedback id.
 
-    The verdict and rating are also kept on the segment (``meta["review"]``) so the
-    storyboard and quality panels show the latest review without another query.
+    ``approved`` approves the segment (:func:`studio.project.approve_segment`);
+    ``rejected`` rejects its chosen take and queues a retake with the notes
+    (:func:`studio.project.reject_segment`). The rating is stored per character present
+    and its score is the rating's, not the measured one. The latest review is also kept
+    on the segment (``meta["review"]``) for the storyboard and quality panels.
 
     Raises:
         EditError: the rating is not 1-5 or the verdict is unknown.
         NotFoundError: there is no such segment.
     """
-    if not isinstance(rating, int) or not 1 <= rating <= 5:
+    from studio.project._review import approve_segment, reject_segment
+
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise EditError(f"a rating is a whole number from 1 to 5, got {rating!r}")
     if verdict not in ("approved", "rejected"):
         raise EditError(f"verdict must be 'approved' or 'rejected', got {verdict!r}")
-    with studio.database.session() as session:
-        segment = session.get(SegmentModel, segment_id)
-        if segment is None:
-            raise NotFoundError(f"there is no segment with id {segment_id}")
-        scores = segment_scores(segment)
-        overall = scores.get("overall")
-        feedback = QualityFeedbackModel(
-            segment_id=segment.id,
-            attempt=max(segment.attempts or 0, 1),
-            # overall_score is required; without a measured score the person's rating is it.
-            overall_score=overall if overall is not None else (rating - 1) / 4,
-            frame_consistency_score=scores.get("frame_consistency"),
-            motion_smoothness_score=scores.get("motion_smoothness"),
-            full_prompt=segment.motion_prompt,
-            successful_elements=[segment.motion_prompt] if verdict == "approved" else [],
-            failed_elements=[segment.motion_prompt] if verdict == "rejected" else [],
-            user_rating=rating,
-            user_notes=notes.strip() or None,
-            feedback_type="user",
-        )
-        session.add(feedback)
-        session.flush()
-        review = {
-            "verdict": verdict,
-            "rating": rating,
-            "notes": notes.strip(),
-            "feedback_id": feedback.id,
-            "at": utcnow().isoformat(timespec="seconds"),
-        }
-        # Reassign (not mutate) the JSON column so SQLAlchemy sees the change.
-        segment.meta = {**(segment.meta or {}), "review": review}
-        return feedback.id
+    if verdict == "approved":
+        with studio.database.session() as session:
+            row = session.get(SegmentModel, segment_id)
+            if row is None:
+                raise NotFoundError(f"there is no segment with id {segment_id}")
+            rendered = bool(row.output_video_path)
+        if not rendered:  # nothing to approve yet: keep the rating as feedback only
+            from studio.project._review import record_rating
+
+            return record_rating(studio, segment_id, rating=rating, verdict=verdict, notes=notes)[0]
+        feedback = approve_segment(studio, segment_id, rating=rating, notes=notes)
+    else:
+        feedback = reject_segment(studio, segment_id, rating=rating, notes=notes)
+    assert feedback is not None  # a rating always writes at least one row
+    return feedback
 
 
 # -------------------------------------------------------------------------- helpers

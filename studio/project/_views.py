@@ -221,7 +221,7 @@ def list_episodes(studio: Studio, *, project: str | None = None) -> list[Episode
             .group_by(SceneModel.episode_id, SegmentModel.status)
         ):
             planned[episode_id] += count
-            if status == SegmentState.COMPLETED:
+            if status in (SegmentState.COMPLETED, SegmentState.APPROVED):
                 done[episode_id] += count
         episodes = session.scalars(
             select(EpisodeModel).where(EpisodeModel.movie_id == row.id).order_by(EpisodeModel.episode_number)
@@ -299,7 +299,10 @@ def episode_progress(studio: Studio, episode: int, *, project: str | None = None
             rows = sum(scene_counts.values())
             planned += max(scene.total_segments or 0, rows)
             # A segment kept for review is finished work too: the render has moved on.
-            done += scene_counts.get(SegmentState.COMPLETED, 0) + scene_counts.get(SegmentState.REVIEW, 0)
+            done += sum(
+                scene_counts.get(state, 0)
+                for state in (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)
+            )
         video = absolute_path(studio, episode_row.final_video_path)
         finished = episode_row.status == EpisodeState.COMPLETED and video is not None
         if finished:
@@ -412,7 +415,7 @@ def _scene_row(studio: Studio, scene: SceneModel, counts: Counter[str]) -> Scene
         status=scene.status,
         duration=scene.target_duration_seconds,
         characters=[c["name"] for c in spec.get("characters", []) if isinstance(c, dict)],
-        segments_done=counts.get(SegmentState.COMPLETED, 0),
+        segments_done=counts.get(SegmentState.COMPLETED, 0) + counts.get(SegmentState.APPROVED, 0),
         segments_planned=max(scene.total_segments or 0, sum(counts.values())),
         video=absolute_path(studio, scene.final_video_path),
     )

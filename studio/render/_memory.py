@@ -130,13 +130,7 @@ def learned_elements(session: Session, character_ids: Iterable[int]) -> tuple[di
     learned: dict[int, list[str]] = {}
     failed_sets: list[set[str]] = []
     for character_id in character_ids:
-        rows = session.execute(
-            select(
-                QualityFeedbackModel.overall_score,
-                QualityFeedbackModel.successful_elements,
-                QualityFeedbackModel.failed_elements,
-            ).where(QualityFeedbackModel.character_id == character_id)
-        ).all()
+        rows = _rated_rows(session, character_id)
         successes: Counter[str] = Counter()
         failures: Counter[str] = Counter()
         for score, good, bad in rows:
@@ -150,6 +144,25 @@ def learned_elements(session: Session, character_ids: Iterable[int]) -> tuple[di
         failed_sets.append(removed)
     failed = set.intersection(*failed_sets) if failed_sets else set()
     return learned, failed
+
+
+def _rated_rows(session: Session, character_id: int) -> list[tuple[float, list[str], list[str]]]:
+    """A character's feedback as (score, successful, failed); where a person rated a
+    segment, their latest rating stands for it and its measured rows are left out."""
+    rows = session.execute(
+        select(
+            QualityFeedbackModel.segment_id,
+            QualityFeedbackModel.feedback_type,
+            QualityFeedbackModel.overall_score,
+            QualityFeedbackModel.successful_elements,
+            QualityFeedbackModel.failed_elements,
+        )
+        .where(QualityFeedbackModel.character_id == character_id)
+        .order_by(QualityFeedbackModel.id)
+    ).all()
+    rated = {segment: (score, good, bad) for segment, kind, score, good, bad in rows if kind == "user"}
+    measured = [(score, good, bad) for segment, kind, score, good, bad in rows if segment not in rated]
+    return measured + list(rated.values())
 
 
 def load_scene_brief(session: Session, scene: SceneModel, *, learn: bool = True) -> SceneBrief:

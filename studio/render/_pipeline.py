@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +38,20 @@ from studio.render._holds import deliver_held, thresholds_on
 from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
+from studio.render._takes import (
+    begin_take_without_commit,
+    continues_from,
+    finish_take_without_commit,
+    finished_for_pass,
+    kill_point,
+    pending_retake,
+    retake_prompt,
+    takes_summary,
+)
 from studio.sound._render import finish_sound, speak_episode
 from studio.storage._models import SceneModel, SegmentModel, utcnow
-from studio.storage._states import EpisodeState, SceneState, SegmentState
+from studio.storage._states import ChosenBy, EpisodeState, RenderPass, SceneState, SegmentState, TakeState
+from studio.storage._takes import choose_take_without_commit, find_chosen_take
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -87,12 +98,14 @@ class RenderSummary:
     report: Path | None = None
     report_html: Path | None = None
     sound: dict[str, Any] | None = None  # the sound record (studio.sound.read_sound_record)
+    render_pass: str = ""  # previs or final
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "project": self.project,
             "episode": self.episode,
             "backend": self.backend,
+            "pass": self.render_pass,
             "video": str(self.episode_video),
             "report": str(self.report) if self.report else None,
             "report_html": str(self.report_html) if self.report_html else None,
@@ -116,11 +129,22 @@ def render_episode(
     progress: ProgressSink | None = None,
     should_cancel: Callable[[], bool] | None = None,
     scene_concurrency: int = DEFAULT_SCENE_CONCURRENCY,
+    render_pass: RenderPass | str | None = None,
+    retry_review: bool = False,
+    only_scenes: Collection[int] | None = None,
 ) -> RenderSummary:
     """Render (or finish rendering) one episode and return where everything is.
 
     ``template`` names the ComfyUI workflow template (``studio workflows list``); the
     animatic ignores it.
+
+    Every generation is a take (:func:`studio.project.list_takes`). ``render_pass`` is
+    ``previs`` or ``final`` (default: previs on the animatic, final on any other
+    backend): a segment whose chosen take is of a lower pass gets a new take, chained
+    from the new takes' last frames, and its earlier takes stay as they are. Segments
+    in review are kept unless ``retry_review``. ``only_scenes`` (scene numbers) limits
+    the render to those scenes; the episode is stitched again when every scene has a
+    video.
 
     Raises:
         NotFoundError: unknown project or episode.
@@ -144,6 +168,9 @@ def render_episode(
                 should_cancel=should_cancel or (lambda: False),
                 scene_concurrency=max(1, scene_concurrency),
                 started=started,
+                render_pass=RenderPass(render_pass) if render_pass else RenderPass.default_for(engine.name),
+                retry_review=retry_review,
+                only_scenes=set(only_scenes) if only_scenes is not None else None,
             )
         finally:
             await engine.aclose()
@@ -174,6 +201,9 @@ async def _render(
     should_cancel: Callable[[], bool],
     scene_concurrency: int,
     started: float,
+    render_pass: RenderPass = RenderPass.PREVIS,
+    retry_review: bool = False,
+    only_scenes: set[int] | None = None,
 ) -> RenderSummary:
     speech = await speak_episode(studio, episode=episode, project=project)
     briefs = prepare_episode(
@@ -202,6 +232,10 @@ async def _render(
         before = chained_from.get(brief.number)
         if before is not None:
             await done_events[before].wait()
+        if only_scenes is not None and brief.number not in only_scenes:
+            tracker.scene_done(brief.scene_id)
+            done_events[brief.number].set()
+            return
         async with limit:
             await _render_scene(
                 studio,
@@ -213,6 +247,8 @@ async def _render(
                 parameters=parameters,
                 tracker=tracker,
                 should_cancel=should_cancel,
+                render_pass=render_pass,
+                retry_review=retry_review,
             )
         done_events[brief.number].set()
 
@@ -229,9 +265,17 @@ async def _render(
         _set_episode_status(studio, briefs[0], EpisodeState.PENDING if stopped else EpisodeState.FAILED)
         _settle_interrupted(studio, [b.scene_id for b in briefs])
         raise
-    video = _stitch_episode(studio, briefs, out_dir)
+    video = (
+        _stitch_episode(studio, briefs, out_dir)
+        if _all_scenes_stitched(studio, briefs)
+        else out_dir.parent / f"{out_dir.name}.mp4"
+    )
     tracker.emit(0.999, f"episode {episode}: mixing sound and subtitles")
-    sound = finish_sound(studio, briefs, video, speech, transition_seconds=TRANSITION_SECONDS)
+    sound = (
+        finish_sound(studio, briefs, video, speech, transition_seconds=TRANSITION_SECONDS)
+        if video.is_file()
+        else None
+    )
     tracker.emit(1.0, f"episode {episode} finished")
     return RenderSummary(
         project=project_title,
@@ -241,7 +285,17 @@ async def _render(
         seconds=time.perf_counter() - started,
         scenes=scene_summaries(studio, [b.scene_id for b in briefs]),
         sound=sound,
+        render_pass=render_pass.value,
     )
+
+
+def _all_scenes_stitched(studio: Studio, briefs: list[SceneBrief]) -> bool:
+    """Whether every scene has a video (a render of some scenes may leave others unrendered)."""
+    with studio.database.session() as session:
+        return all(
+            (scene := session.get(SceneModel, b.scene_id)) is not None and bool(scene.final_video_path)
+            for b in briefs
+        )
 
 
 def continues(previous: SceneBrief, scene: SceneBrief) -> bool:
@@ -262,11 +316,13 @@ async def _render_scene(
     parameters: dict[str, Any],
     tracker: _Progress,
     should_cancel: Callable[[], bool],
+    render_pass: RenderPass = RenderPass.PREVIS,
+    retry_review: bool = False,
 ) -> None:
     home = studio.home
     scene_dir = out_dir / f"scene_{brief.number:03d}"
     scene_dir.mkdir(parents=True, exist_ok=True)
-    remove_abandoned(scene_dir)
+    remove_abandoned(scene_dir, recursive=True)  # take folders too
     remove_abandoned_corrections(scene_dir)
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
@@ -280,9 +336,19 @@ async def _render_scene(
             scene.entry_keyframe_path = previous.exit_keyframe_path
         entry = scene.entry_keyframe_path
         if (
-            scene.status == SceneState.COMPLETED
+            scene.status in (SceneState.COMPLETED, SceneState.REVIEW)
             and scene.final_video_path
             and (home / scene.final_video_path).is_file()
+            and all(
+                finished_for_pass(
+                    s,
+                    find_chosen_take(session, s.id),
+                    home,
+                    render_pass=render_pass,
+                    retry_review=retry_review,
+                )
+                for s in scene.segments
+            )
         ):
             tracker.scene_done(brief.scene_id)
             return
@@ -297,9 +363,13 @@ async def _render_scene(
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment_id)
             assert row is not None
-            # A segment in review is finished too: a plain re-run never re-renders it.
-            done = row.status in (SegmentState.COMPLETED, SegmentState.REVIEW) and all(
-                p and (home / p).is_file() for p in (row.output_video_path, row.last_frame_path)
+            chosen = find_chosen_take(session, row.id)
+            # Kept: finished for this pass, and still continuing the picture before it
+            # (a retake upstream may have changed it: then this one is regenerated).
+            done = (
+                chosen is not None
+                and finished_for_pass(row, chosen, home, render_pass=render_pass, retry_review=retry_review)
+                and continues_from(chosen, start_image, home)
             )
             snapshot = _SegmentSnapshot.of(row)
         if done and snapshot.last_frame_path:
@@ -328,6 +398,7 @@ async def _render_scene(
             max_attempts=max_attempts,
             parameters=parameters,
             tracker=tracker,
+            render_pass=render_pass,
         )
         start_image = result.last_frame_path
         anchor = anchor or result.first_frame_path
@@ -350,22 +421,35 @@ class _SegmentSnapshot:
     first_frame_path: str | None
     last_frame_path: str | None
     sharpness: float | None
+    first_attempt: int = 1  # > 1 when a killed run is resumed mid-retries
 
     @classmethod
     def of(cls, row: SegmentModel) -> _SegmentSnapshot:
+        retake = pending_retake(row)
+        interrupted = row.status == SegmentState.PROCESSING and (row.attempts or 0) > 0
         return cls(
             id=row.id,
             number=row.segment_number,
-            prompt=row.motion_prompt,
+            prompt=retake_prompt(row),
             negative=row.negative_prompt or "",
-            seed=row.seed or 0,
+            seed=int(retake["seed"]) if retake and "seed" in retake else row.seed or 0,
             duration_seconds=row.duration_seconds,
             fps=row.fps,
             attempts=row.attempts or 0,
             first_frame_path=row.first_frame_path,
             last_frame_path=row.last_frame_path,
             sharpness=(row.scores or {}).get("sharpness"),
+            first_attempt=_resumed_attempt(row) if interrupted else 1,
         )
+
+
+def _resumed_attempt(row: SegmentModel) -> int:
+    """A killed run's attempt: the one whose take was still generating, else the next.
+    So ``max_attempts`` counts every take of the run, across kills."""
+    attempts = row.attempts or 0
+    if any(t.status == TakeState.GENERATING for t in row.takes):
+        return max(attempts, 1)
+    return attempts + 1
 
 
 async def _generate_with_retries(
@@ -383,21 +467,37 @@ async def _generate_with_retries(
     max_attempts: int,
     parameters: dict[str, Any],
     tracker: _Progress,
+    render_pass: RenderPass = RenderPass.PREVIS,
 ) -> tuple[SegmentResult, SegmentCheck]:
     home = studio.home
     characters = [(brief.character_ids[c.name], c) for c in brief.inputs.characters]
-    plan = first_attempt(segment.seed)
-    for attempt in range(1, max_attempts + 1):
+    start = min(segment.first_attempt, max_attempts)  # > 1 when a killed run is resumed
+    plan = _plan_for(backend, parameters, segment.seed, start)
+    for attempt in range(start, max_attempts + 1):
         seed = plan.seed
         sent = plan.parameters(parameters)  # the base plus this attempt's rung, never accumulated
         with studio.database.session() as session:
             row = session.get(SegmentModel, segment.id)
             assert row is not None
             row.status = SegmentState.PROCESSING
-            row.attempts = (row.attempts or 0) + 1
-            row.seed = seed
+            row.attempts = attempt
             row.backend = backend.name
             row.error_message = None
+            take = begin_take_without_commit(
+                session,
+                row,
+                home=home,
+                scene_dir=scene_dir,
+                render_pass=render_pass,
+                attempt=attempt,
+                backend=backend.name,
+                seed=seed,
+                parameters=sent,
+                prompt=segment.prompt,
+                negative_prompt=segment.negative,
+                start_image=start_image,
+            )
+        kill_point("take")
         request = SegmentRequest(
             scene=brief.context,
             segment_number=segment.number,
@@ -409,7 +509,7 @@ async def _generate_with_retries(
             fps=segment.fps // brief.defaults.animate_on,  # on twos: half the frames, held later
             width=brief.defaults.width,
             height=brief.defaults.height,
-            output_dir=scene_dir,
+            output_dir=take.folder,
             start_image=start_image,
             time_offset=time_offset,
             parameters=sent,
@@ -420,7 +520,7 @@ async def _generate_with_retries(
                 request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
             )
         except Exception as error:
-            _fail_segment(studio, segment.id, f"{type(error).__name__}: {error}")
+            _fail_segment(studio, segment.id, f"{type(error).__name__}: {error}", take_id=take.take_id)
             raise RenderError(
                 f"scene {brief.number}, segment {segment.number}, attempt {attempt}: {error}",
                 episode=brief.episode,
@@ -428,6 +528,7 @@ async def _generate_with_retries(
                 segment=segment.number,
                 attempt=attempt,
             ) from error
+        kill_point("generated")
 
         def recheck(video: Path, attempt: int = attempt) -> SegmentCheck:
             return check_segment(
@@ -444,9 +545,7 @@ async def _generate_with_retries(
         check = recheck(result.video_path)
         correction = None
         if check.decision.action is Decision.COLOR_CORRECT and anchor is not None:
-            outcome = correct_and_verify(
-                result, check, anchor=anchor, fps=request.fps, recheck=recheck
-            )
+            outcome = correct_and_verify(result, check, anchor=anchor, fps=request.fps, recheck=recheck)
             correction = outcome.to_json()
             log.info("scene %s segment %s: %s", brief.number, segment.number, outcome.note)
             check = settle_correction(outcome, attempt=attempt, max_attempts=max_attempts)
@@ -474,31 +573,46 @@ async def _generate_with_retries(
                 parameters={"seed": seed, **sent, "escalation": dict(plan.changes)},
             )
             scores = check.analysis.scores
-            row.scores = check.summary()
-            row.frame_consistency_score = scores.frame_consistency
-            row.motion_smoothness_score = scores.motion_smoothness
-            row.overall_quality_score = scores.overall
+            kept_for_review = check.decision.action is Decision.REVIEW
+            made = finish_take_without_commit(
+                session,
+                take.take_id,
+                status=(TakeState.REVIEW if kept_for_review else TakeState.PASSED)
+                if final
+                else TakeState.RETRIED,
+                files=(
+                    _relative(home, result.video_path),
+                    _relative(home, result.first_frame_path),
+                    _relative(home, result.last_frame_path),
+                ),
+                frame_count=result.frame_count,
+                leading_duplicate=result.leading_duplicate,
+                scores=check.summary(),
+                overall=scores.overall,
+                seconds=elapsed,
+            )
+            record = attempt_record(plan, check, correction=correction)
+            made.meta = {"backend": dict(result.metadata), "attempt": record}
             row.generation_time_seconds = elapsed
             meta = dict(row.meta or {})
             meta["attempts"] = [
                 *[a for a in meta.get("attempts", []) if a.get("attempt") != attempt],
-                attempt_record(plan, check, correction=correction),
+                record,
             ]
+            if not final and find_chosen_take(session, row.id) is None:
+                # Until a take passes, the segment shows its latest attempt's scores.
+                row.scores = check.summary()
+                row.overall_quality_score = scores.overall
             if final:
-                row.output_video_path = _relative(home, result.video_path)
-                row.first_frame_path = _relative(home, result.first_frame_path)
-                row.last_frame_path = _relative(home, result.last_frame_path)
-                row.frame_count = result.frame_count
-                row.leading_duplicate = result.leading_duplicate
+                choose_take_without_commit(session, row, made, chosen_by=ChosenBy.AUTO)
+                # A new picture: the queued retake is done, and a review was of the old one.
+                meta = {k: v for k, v in meta.items() if k not in ("retake", "review")}
                 meta["backend"] = dict(result.metadata)
-                kept_for_review = check.decision.action is Decision.REVIEW
                 row.status = SegmentState.REVIEW if kept_for_review else SegmentState.COMPLETED
                 row.completed_at = utcnow()
                 scene = session.get(SceneModel, brief.scene_id)
                 assert scene is not None
-                scene.completed_segments = sum(
-                    1 for s in scene.segments if s.status in (SegmentState.COMPLETED, SegmentState.REVIEW)
-                )
+                scene.completed_segments = sum(1 for s in scene.segments if s.status in _FINISHED)
             row.meta = meta
         if final:
             if check.decision.action is Decision.REVIEW:
@@ -521,8 +635,22 @@ async def _generate_with_retries(
     raise AssertionError("decide() returns a final action on the last attempt")  # pragma: no cover
 
 
-def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
+def _plan_for(backend: Backend, parameters: Mapping[str, Any], seed: int, attempt: int) -> AttemptPlan:
+    """The plan of attempt ``attempt``: the first, or the rung a resumed run had reached."""
+    if attempt > 1:
+        plan = next_attempt(backend, parameters, seed, attempt)
+        if not isinstance(plan, str):
+            return plan
+    return first_attempt(seed)
+
+
+_FINISHED = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)
+
+
+def _fail_segment(studio: Studio, segment_id: int, message: str, *, take_id: int | None = None) -> None:
     with studio.database.session() as session:
+        if take_id is not None:
+            finish_take_without_commit(session, take_id, status=TakeState.FAILED, error=message)
         row = session.get(SegmentModel, segment_id)
         if row is not None:
             row.status = SegmentState.FAILED
@@ -554,10 +682,11 @@ def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
         assert scene is not None
+        chosen = [find_chosen_take(session, s.id) for s in scene.segments]
         parts = [
-            (home / s.output_video_path, bool(s.leading_duplicate))
-            for s in scene.segments
-            if s.output_video_path
+            (home / take.output_video_path, bool(take.leading_duplicate))
+            for take in chosen
+            if take is not None and take.output_video_path
         ]
     video = stitch_scene(parts, scene_dir.with_suffix(".mp4"))
     with studio.database.session() as session:
@@ -640,6 +769,7 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
                             # Per attempt: seed, what the escalation ladder changed, the
                             # decision, and any colour correction (kept or rejected).
                             "attempt_log": (s.meta or {}).get("attempts", []),
+                            **takes_summary(studio.home, s.takes),
                         }
                         for s in scene.segments
                     ],

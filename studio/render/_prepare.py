@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from studio.backends import Backend
 from studio.render._compose import compose_negative, compose_prompt
 from studio.render._memory import SceneBrief, load_scene_brief, propagate_memory, segment_action
 from studio.render._plan import plan_segments
+from studio.render._takes import pending_retake
 from studio.storage._models import SceneModel, SegmentModel
 from studio.storage._queries import find_or_raise_episode, find_or_raise_project
 from studio.storage._states import SceneState, SegmentState
@@ -103,9 +105,7 @@ def _plan_scene_without_commit(
 ) -> None:
     if scene.status == SceneState.STALE:
         for segment in list(scene.segments):
-            for path in (segment.output_video_path, segment.first_frame_path, segment.last_frame_path):
-                if path:
-                    (home / path).unlink(missing_ok=True)
+            _remove_files(home, segment)
             session.delete(segment)
         scene.segments.clear()
         scene.final_video_path = None
@@ -122,8 +122,9 @@ def _plan_scene_without_commit(
         if row is None:
             row = SegmentModel(scene_id=scene.id, segment_number=planned.number, status=SegmentState.PENDING)
             session.add(row)
-        if row.status == SegmentState.COMPLETED:
-            continue
+        finished = row.status in (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)
+        if (finished and row.duration_seconds == planned.duration_seconds) or pending_retake(row):
+            continue  # finished work, or a queued retake with its own seed and notes
         accepted = (row.meta or {}).get("assistant_prompt")
         if accepted:  # an accepted Echo Brain suggestion (a stale scene starts over without it)
             prompt, negative = accepted["prompt"], accepted["negative_prompt"]
@@ -133,8 +134,22 @@ def _plan_scene_without_commit(
         row.fps = fps
         row.seed = base_seed(brief.project, scene.scene_number, planned.number)
     for leftover in existing.values():  # the plan shrank (a different backend limit)
+        _remove_files(home, leftover)
         session.delete(leftover)
     scene.total_segments = len(plan)
+
+
+def _remove_files(home: Path, segment: SegmentModel) -> None:
+    """A segment's files, every take's included (take folders go with them)."""
+    for path in (segment.output_video_path, segment.first_frame_path, segment.last_frame_path):
+        if path:
+            (home / path).unlink(missing_ok=True)
+    for take in segment.takes:
+        for path in (take.output_video_path, take.first_frame_path, take.last_frame_path):
+            if path:
+                (home / path).unlink(missing_ok=True)
+        if take.output_dir:
+            shutil.rmtree(home / take.output_dir, ignore_errors=True)
 
 
 def base_seed(project: str, scene: int, segment: int) -> int:

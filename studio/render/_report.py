@@ -24,6 +24,7 @@ from studio.backends import Backend, create_backend
 from studio.project._views import episode_progress
 from studio.render._pipeline import RenderSummary, slug
 from studio.storage._models import EpisodeModel, ProjectModel
+from studio.storage._states import RenderPass
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,6 +35,7 @@ __all__ = [
     "contact_sheet",
     "contact_sheet_and_waveform_html",
     "sound_report_html",
+    "takes_table_html",
     "figure_png",
     "report_paths",
     "run_render_report",
@@ -67,12 +69,17 @@ def run_render_report(
     max_attempts: int | None = None,
     job_id: int | None = None,
     on_poll: Callable[[float], None] | None = None,
+    render_pass: str | None = None,
+    retry_review: bool = False,
 ) -> RenderSummary:
     """Execute the render notebook for one episode and export it to HTML.
 
     Args:
         on_poll: Called about twice a second with the episode's progress (0..1) read
             from the database, for a progress bar in the calling process.
+        render_pass: ``previs`` or ``final`` (default: previs on the animatic, final
+            otherwise); see :func:`studio.render.render_episode`.
+        retry_review: Re-render segments kept for review too.
 
     Raises:
         RenderError: a cell failed (the message names it; the partial report is kept).
@@ -109,6 +116,8 @@ def run_render_report(
         "comfyui_urls": ",".join(studio.settings.comfyui_urls),
         "max_attempts": max_attempts or 0,
         "job_id": job_id or 0,
+        "render_pass": render_pass or "",
+        "retry_review": retry_review,
     }
     stop = threading.Event()
     watcher = None
@@ -143,6 +152,8 @@ def run_render_report(
     _export_html(notebook, page)
     summary = summary_from_database(studio, title, episode)
     summary.report, summary.report_html = notebook, page
+    summary.backend = backend
+    summary.render_pass = render_pass or RenderPass.default_for(backend).value
     return summary
 
 
@@ -219,7 +230,8 @@ def contact_sheet(summary: RenderSummary) -> Figure:
 
 def scores_table_html(summary: RenderSummary) -> str:
     header = (
-        "<tr><th>scene</th><th>segment</th><th>status</th><th>attempts</th><th>seed</th>"
+        "<tr><th>scene</th><th>segment</th><th>status</th><th>pass</th><th>take</th><th>takes</th>"
+        "<th>attempts</th><th>seed</th>"
         + "".join(f"<th>{name}</th>" for name in _SCORE_NAMES)
         + "<th>decision</th><th>why, and what each retry changed</th></tr>"
     )
@@ -233,7 +245,10 @@ def scores_table_html(summary: RenderSummary) -> str:
             )
             body.append(
                 f"<tr><td>{scene['scene']}</td><td>{segment['segment']}</td>"
-                f"<td>{html.escape(segment['status'])}</td><td>{segment['attempts']}</td><td>{segment['seed']}</td>"
+                f"<td>{html.escape(segment['status'])}</td>"
+                f"<td>{html.escape(str(segment.get('pass') or '-'))}</td>"
+                f"<td>{segment.get('take') or '-'}</td><td>{len(segment.get('takes') or [])}</td>"
+                f"<td>{segment['attempts']}</td><td>{segment['seed']}</td>"
                 f"{cells}<td>{html.escape(str(segment['decision']))}</td>"
                 f"<td>{html.escape(_why(segment))}</td></tr>"
             )
@@ -248,6 +263,28 @@ def _why(segment: dict[str, Any]) -> str:
         if a.get("changes")
     ]
     return "; ".join([*(segment.get("reasons") or []), *changes])
+
+
+def takes_table_html(summary: RenderSummary) -> str:
+    """Every take of every segment: its pass, backend, seed, score, and which is chosen."""
+    header = (
+        "<tr><th>scene</th><th>segment</th><th>take</th><th>pass</th><th>status</th><th>backend</th>"
+        "<th>seed</th><th>overall</th><th>chosen</th><th>notes</th></tr>"
+    )
+    body = []
+    for scene in summary.scenes:
+        for segment in scene["segments"]:
+            for take in segment.get("takes") or []:
+                overall = take.get("overall")
+                chosen = f"yes ({take.get('chosen_by')})" if take.get("chosen") else ""
+                body.append(
+                    f"<tr><td>{scene['scene']}</td><td>{segment['segment']}</td><td>{take['take']}</td>"
+                    f"<td>{html.escape(str(take['pass']))}</td><td>{html.escape(str(take['status']))}</td>"
+                    f"<td>{html.escape(str(take['backend']))}</td><td>{take['seed']}</td>"
+                    f"<td>{f'{overall:.3f}' if isinstance(overall, float) else '-'}</td>"
+                    f"<td>{chosen}</td><td>{html.escape(str(take.get('notes') or ''))}</td></tr>"
+                )
+    return f"<table>{header}{''.join(body)}</table>"
 
 
 _SCORE_NAMES = ("frame_consistency", "motion_smoothness", "seam_continuity", "color_stability", "overall")

@@ -21,6 +21,7 @@ from studio.storage._models import (
     SceneModel,
     SegmentModel,
     StoryStateMemoryModel,
+    TakeModel,
     VisualStyleMemoryModel,
     WorkflowConfigModel,
     utcnow,
@@ -32,9 +33,35 @@ from studio.storage._queries import (
     find_or_raise_scene,
     find_scene,
 )
-from studio.storage._states import EpisodeState, ProjectState, SceneState, SegmentState
+from studio.storage._states import (
+    ChosenBy,
+    EpisodeState,
+    ProjectState,
+    RenderPass,
+    SceneState,
+    SegmentState,
+    TakeState,
+)
+from studio.storage._takes import (
+    choose_take_without_commit,
+    find_chosen_take,
+    find_or_raise_take,
+    mark_for_retake_without_commit,
+    next_take_number,
+    where_takes_of_segment,
+)
 
 __all__ = [
+    "ChosenBy",
+    "RenderPass",
+    "TakeModel",
+    "TakeState",
+    "choose_take_without_commit",
+    "find_chosen_take",
+    "find_or_raise_take",
+    "mark_for_retake_without_commit",
+    "next_take_number",
+    "where_takes_of_segment",
     "AssistantConversationModel",
     "AssistantMessageModel",
     "Base",

@@ -30,13 +30,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from studio.storage._states import EpisodeState, ProjectState, SceneState, SegmentState
+from studio.storage._states import (
+    ChosenBy,
+    EpisodeState,
+    ProjectState,
+    RenderPass,
+    SceneState,
+    SegmentState,
+    TakeState,
+)
 
 # Statuses, shared with the code that moves rows between them.
 PROJECT_STATUSES = tuple(state.value for state in ProjectState)
 EPISODE_STATUSES = tuple(state.value for state in EpisodeState)
 SCENE_STATUSES = tuple(state.value for state in SceneState)
 SEGMENT_STATUSES = tuple(state.value for state in SegmentState)
+TAKE_STATUSES = tuple(state.value for state in TakeState)
+RENDER_PASSES = tuple(p.value for p in RenderPass)
+CHOOSERS = tuple(c.value for c in ChosenBy)
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FEEDBACK_TYPES = ("automatic", "user", "review")
 TRANSITIONS = ("cut", "fade", "dissolve", "wipe")
@@ -252,6 +263,72 @@ class SegmentModel(Timestamps, Base):
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
     scene: Mapped[SceneModel] = relationship(back_populates="segments")
+    takes: Mapped[list[TakeModel]] = relationship(
+        back_populates="segment",
+        order_by="TakeModel.take_number",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class TakeModel(Timestamps, Base):
+    """One generation of a segment: every attempt, every pass, every retake.
+
+    A segment has at most one chosen take, enforced by the database on SQLite and
+    PostgreSQL alike without a partial index: ``chosen_for`` is the segment's id on the
+    chosen take and NULL on every other, under a plain UNIQUE constraint (NULLs never
+    collide) and a CHECK that it can only name the take's own segment. The render sets
+    it in the same transaction that finishes the take, so a segment with a finished
+    take always has exactly one chosen. The segment row mirrors the chosen take's file,
+    frames and scores, so every reader of ``generation_segments`` sees the chosen take.
+    """
+
+    __tablename__ = "generation_takes"
+    __table_args__ = (
+        UniqueConstraint("segment_id", "take_number"),
+        UniqueConstraint("chosen_for"),
+        CheckConstraint("chosen_for IS NULL OR chosen_for = segment_id", name="chosen_own_segment"),
+        CheckConstraint(_in("status", TAKE_STATUSES), name="status"),
+        CheckConstraint(_in("render_pass", RENDER_PASSES), name="render_pass"),
+        CheckConstraint("chosen_by IS NULL OR " + _in("chosen_by", CHOOSERS), name="chosen_by"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("generation_segments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    take_number: Mapped[int] = mapped_column(Integer, nullable=False)  # 1, 2, ... per segment
+    render_pass: Mapped[str] = mapped_column(String(20), default=RenderPass.PREVIS.value, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default=TakeState.GENERATING.value, nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)  # within its run
+    backend: Mapped[str] = mapped_column(String(50), nullable=False)
+    template: Mapped[str | None] = mapped_column(String(255))
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prompt: Mapped[str] = mapped_column(Text, nullable=False)
+    negative_prompt: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)  # the director's notes it answers (a retake)
+    output_dir: Mapped[str | None] = mapped_column(Text)  # the take's own folder
+    start_frame_path: Mapped[str | None] = mapped_column(Text)  # the picture it continues
+    output_video_path: Mapped[str | None] = mapped_column(Text)
+    first_frame_path: Mapped[str | None] = mapped_column(Text)
+    last_frame_path: Mapped[str | None] = mapped_column(Text)
+    frame_count: Mapped[int | None] = mapped_column(Integer)
+    leading_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    overall_quality_score: Mapped[float | None] = mapped_column(Float)
+    generation_time_seconds: Mapped[float | None] = mapped_column(Float)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    chosen_for: Mapped[int | None] = mapped_column(Integer)
+    chosen_by: Mapped[str | None] = mapped_column(String(10))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    segment: Mapped[SegmentModel] = relationship(back_populates="takes")
+
+    @property
+    def chosen(self) -> bool:
+        return self.chosen_for is not None
 
 
 class CharacterSceneMemoryModel(Timestamps, Base):

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["EpisodeState", "ProjectState", "SceneState", "SegmentState"]
+__all__ = [
+    "ChosenBy",
+    "EpisodeState",
+    "ProjectState",
+    "RenderPass",
+    "SceneState",
+    "SegmentState",
+    "TakeState",
+]
 
 
 class ProjectState(enum.StrEnum):
@@ -44,3 +52,40 @@ class SegmentState(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     REVIEW = "review"
+    APPROVED = "approved"  # a person approved its chosen take
+
+
+class TakeState(enum.StrEnum):
+    """One generation of a segment (``generation_takes``)."""
+
+    GENERATING = "generating"  # being generated; a killed run regenerates this same take
+    PASSED = "passed"  # passed every check (possibly after a colour correction)
+    REVIEW = "review"  # kept, but a person should look at it
+    RETRIED = "retried"  # failed a check; the next attempt is another take
+    FAILED = "failed"  # the backend failed; no file
+    REJECTED = "rejected"  # a person rejected it (a retake was queued)
+
+
+class RenderPass(enum.StrEnum):
+    """Which pass a take belongs to: the animatic's previs, or the final (GPU) render.
+
+    Ordered: a segment whose chosen take is of a pass at least as high as the one
+    being rendered is finished for that pass.
+    """
+
+    PREVIS = "previs"
+    FINAL = "final"
+
+    @property
+    def rank(self) -> int:
+        return 0 if self is RenderPass.PREVIS else 1
+
+    @classmethod
+    def default_for(cls, backend: str) -> RenderPass:
+        """The animatic makes previs; every other backend makes the final pass."""
+        return cls.PREVIS if backend == "animatic" else cls.FINAL
+
+
+class ChosenBy(enum.StrEnum):
+    AUTO = "auto"  # the render kept it
+    USER = "user"  # a person chose it

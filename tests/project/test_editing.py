@@ -133,14 +133,22 @@ def test_rate_segment_stores_user_feedback_and_the_latest_review(studio: Studio)
     with studio.database.session() as session:
         row = session.get(QualityFeedbackModel, feedback_id)
         assert row is not None
+        # The person's 4/5 is the score (0.75), not the measured 0.8 the fake render stored.
         assert (row.feedback_type, row.user_rating, row.user_notes, row.overall_score) == (
             "user",
             4,
             "nice motion",
-            0.8,
+            0.75,
         )
+        assert row.character_id is not None  # one row per character present
         segment = session.get(SegmentModel, segment_id)
         assert segment is not None and segment.meta["review"]["verdict"] == "approved"
+        assert segment.status == "approved"
+    rate_segment(studio, segment_id, rating=2, verdict="rejected", notes="too dark")
+    with studio.database.session() as session:
+        segment = session.get(SegmentModel, segment_id)
+        assert segment is not None and segment.status == "queued"
+        assert segment.meta["retake"]["notes"] == "too dark"
     with pytest.raises(EditError):
         rate_segment(studio, segment_id, rating=6, verdict="approved")
     with pytest.raises(NotFoundError):

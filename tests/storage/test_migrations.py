@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "story_state_memory",
     "visual_style_memory",
     "generation_quality_feedback",
+    "generation_takes",
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, inspect, select
+from sqlalchemy import MetaData, inspect, select, update
 
 from studio import SchemaOutdatedError
 from studio._config import Settings, load_settings
@@ -40,7 +40,7 @@ from studio.storage._models import (
 ASSETS = Path(__file__).parent / "upgrade_assets"
 FIRST_REVISION = "v0.1.0.a"
 #: Tables this change adds; everything else must come through an upgrade untouched.
-NEW_TABLES = {"assistant_conversations", "assistant_messages"}
+NEW_TABLES = {"assistant_conversations", "assistant_messages", "generation_takes"}
 #: Columns added to existing tables (v0.3.0.b: voices and episode sound).
 NEW_COLUMNS = {"anime_characters": {"voice_id", "voice_speed", "voice_pitch"}, "movie_episodes": {"sound"}}
 FEEDBACK_NOTE = "Luna's teal jacket flickers green in the rain"
@@ -239,3 +239,57 @@ if __name__ == "__main__":
     target.parent.mkdir(parents=True, exist_ok=True)
     write_asset(target)
     print(f"wrote {target}")
+
+
+def test_finished_segments_get_one_chosen_take_when_takes_arrive(settings: Settings) -> None:
+    """v0.2.0.a → v0.3.0.a: each completed or review segment with a video gets one chosen
+    take made from its own columns; unfinished ones get none; the downgrade drops them."""
+    from studio.storage._models import TakeModel
+
+    database = Database(settings.database_url)
+    try:
+        _migrations.upgrade(database.engine, "v0.2.0.a")
+        populate_first_schema(database, settings.home)
+        with database.engine.begin() as connection:  # as v0.2.0.a's pipeline left them
+            ids = [r[0] for r in connection.exec_driver_sql("SELECT id FROM generation_segments ORDER BY id")]
+            for segment_id, (status, backend) in zip(
+                ids, [("completed", "animatic"), ("review", "comfyui"), ("failed", "animatic")], strict=False
+            ):
+                connection.execute(
+                    update(SegmentModel.__table__)
+                    .where(SegmentModel.__table__.c.id == segment_id)
+                    .values(
+                        status=status,
+                        backend=backend,
+                        seed=7,
+                        output_video_path=f"renders/s{segment_id}.mp4",
+                        last_frame_path=f"renders/s{segment_id}_last.png",
+                        overall_quality_score=0.8,
+                    )
+                )
+        before = snapshot(database)
+        _migrations.upgrade(database.engine, "v0.3.0.a")
+        assert snapshot(database) == before  # the segments and their feedback are untouched
+        with database.session() as session:
+            takes = session.scalars(select(TakeModel).order_by(TakeModel.segment_id)).all()
+            assert [(t.segment_id, t.status, t.render_pass, t.chosen_for, t.chosen_by) for t in takes] == [
+                (ids[0], "passed", "previs", ids[0], "auto"),
+                (ids[1], "review", "final", ids[1], "auto"),
+            ]
+            assert takes[0].output_video_path == f"renders/s{ids[0]}.mp4" and takes[0].seed == 7
+            # What each started from: nothing for the scene's first, the previous last frame next.
+            assert takes[0].start_frame_path is None
+            assert takes[1].start_frame_path == f"renders/s{ids[0]}_last.png"
+            # The new state exists: a segment can be approved.
+            segment = session.get(SegmentModel, ids[0])
+            assert segment is not None
+            segment.status = "approved"
+        _migrations.downgrade(database.engine, "v0.2.0.a")
+        assert "generation_takes" not in inspect(database.engine).get_table_names()
+        with database.session() as session:
+            segment = session.get(SegmentModel, ids[0])
+            assert segment is not None and segment.status == "completed"
+        feedback_rows = before["generation_quality_feedback"]
+        assert snapshot(database)["generation_quality_feedback"] == feedback_rows  # no cascade on rebuild
+    finally:
+        database.dispose()

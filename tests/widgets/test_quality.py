@@ -32,11 +32,15 @@ def test_approve_and_reject_store_user_feedback(studio: Studio) -> None:
     panel.reject.click()
     with studio.database.session() as session:
         rows = session.execute(
-            select(QualityFeedbackModel.user_rating, QualityFeedbackModel.user_notes).where(
-                QualityFeedbackModel.feedback_type == "user"
-            )
+            select(
+                QualityFeedbackModel.user_rating,
+                QualityFeedbackModel.user_notes,
+                QualityFeedbackModel.character_id,
+            ).where(QualityFeedbackModel.feedback_type == "user")
         ).all()
-    assert sorted(rows, key=lambda r: r[0]) == [(2, None), (5, "smooth")]
+    # One row per character present in the scene (Luna and Kai), for each review.
+    assert sorted((r[0], r[1]) for r in rows) == [(2, None), (2, None), (5, "smooth"), (5, "smooth")]
+    assert len({r[2] for r in rows}) == 2 and None not in {r[2] for r in rows}
     assert "1 reviewed" in panel.summary.value
 
 
