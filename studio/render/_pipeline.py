@@ -33,7 +33,14 @@ from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResul
 from studio.quality import Decision
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
 from studio.render._correction import correct_and_verify, remove_abandoned_corrections, settle_correction
-from studio.render._escalation import AttemptPlan, attempt_record, first_attempt, next_attempt, to_review
+from studio.render._escalation import (
+    SEED_STEP,
+    AttemptPlan,
+    attempt_record,
+    first_attempt,
+    next_attempt,
+    to_review,
+)
 from studio.render._holds import deliver_held, thresholds_on
 from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
@@ -637,11 +644,12 @@ async def _generate_with_retries(
 
 def _plan_for(backend: Backend, parameters: Mapping[str, Any], seed: int, attempt: int) -> AttemptPlan:
     """The plan of attempt ``attempt``: the first, or the rung a resumed run had reached."""
-    if attempt > 1:
-        plan = next_attempt(backend, parameters, seed, attempt)
-        if not isinstance(plan, str):
-            return plan
-    return first_attempt(seed)
+    if attempt == 1:
+        return first_attempt(seed)
+    plan = next_attempt(backend, parameters, seed, attempt)
+    if isinstance(plan, str):  # no rung left to change: still a take of its own, by its seed
+        return AttemptPlan(attempt=attempt, seed=seed + SEED_STEP * (attempt - 1))
+    return plan
 
 
 _FINISHED = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)

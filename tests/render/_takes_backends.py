@@ -23,13 +23,17 @@ class ShortAnimatic(AnimaticBackend):
 
 
 class SeededAnimatic(ShortAnimatic):
-    """Short segments whose frames after the start image are tinted by the seed."""
+    """Short segments whose frames after the start image are tinted by the seed and by the
+    start image, as a real generator's pictures depend on both (the animatic draws the
+    same frames whatever it starts from)."""
 
     name = "seeded"
+    deterministic = False
 
     async def generate(self, request: SegmentRequest, progress) -> SegmentResult:  # type: ignore[no-untyped-def]
         result = await super().generate(request, progress)
-        tint = int(request.seed % 3) + 1  # small: a different picture, not a colour event
+        started = int(read_image(request.start_image).sum()) if request.start_image is not None else 0
+        tint = int((request.seed + started) % 3) + 1  # small: a different picture, not a colour event
         frames = list(iter_frames(result.video_path))
         tinted = result.video_path.with_name("tinted.mp4")
         keep_first = result.leading_duplicate
@@ -51,6 +55,9 @@ class BlackAnimatic(AnimaticBackend):
     """The animatic, except that scene 1 segment 0 always has black frames (never passes)."""
 
     name = "blackout"
+    # Retried as a generator would be (the animatic itself sends a failing check straight to
+    # review): these tests are about attempts and review, not about determinism.
+    deterministic = False
 
     async def generate(self, request: SegmentRequest, progress) -> SegmentResult:  # type: ignore[no-untyped-def]
         result = await super().generate(request, progress)

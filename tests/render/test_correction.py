@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from studio._config import Settings
-from studio._studio import Studio
+from studio._studio import DEMO_SCREENPLAY, Studio
 from studio._video import VideoWriter, iter_frames, read_image, write_png
 from studio.backends import SegmentResult
 from studio.quality import fit_color_transfer
@@ -118,10 +118,21 @@ def test_a_correction_that_makes_things_worse_is_rejected_and_the_original_kept(
     assert settle_correction(outcome, attempt=3, max_attempts=3).decision.action.value == "review"
 
 
-def test_stored_scores_are_those_of_the_stored_file(settings: Settings) -> None:
+# Strict colour thresholds: the demo's mild drift from its anchors then asks for corrections.
+STRICT_COLOUR = {"color_max_delta_e": 1.0, "color_min_palette_coverage": 1.0}
+
+
+def test_stored_scores_are_those_of_the_stored_file(settings: Settings, tmp_path: Path) -> None:
     """On the demo, every corrected segment's stored scores are its stored file's analysis."""
+    show = tmp_path / "show.yaml"
+    show.write_text(
+        DEMO_SCREENPLAY.read_text().replace(
+            "  max_attempts: 3\n",
+            "  max_attempts: 3\n  quality: {color_max_delta_e: 1.0, color_min_palette_coverage: 1.0}\n",
+        )
+    )
     with Studio.open(settings=settings, upgrade=True) as studio:
-        studio.import_demo()
+        studio.import_file(show)
         summary = render_episode(studio, episode=1)
         corrections = 0
         with studio.database.session() as session:
@@ -142,7 +153,7 @@ def test_stored_scores_are_those_of_the_stored_file(settings: Settings) -> None:
                         ),
                         anchor_frame=anchor,
                         reference_sharpness=(segments[0].scores or {}).get("sharpness") if previous else None,
-                        thresholds=thresholds_for({}),
+                        thresholds=thresholds_for(STRICT_COLOUR),
                         attempt=1,
                         max_attempts=3,
                     )

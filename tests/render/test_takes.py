@@ -231,7 +231,9 @@ def test_a_rejection_with_notes_queues_a_retake_and_the_rating_overrides_the_sco
             assert [r.character_id for r in rows] == [luna, kai]
             assert {r.overall_score for r in rows} == {0.0}
             assert rows[0].generation_parameters["measured_overall"] == pytest.approx(measured)
-            assert "Luna" in rows[0].failed_elements and "Kai" not in rows[0].failed_elements
+            # Each row holds that character's own look (learned elements are attributed).
+            assert "silver bob hair" in rows[0].failed_elements
+            assert not any("spiky red" in e for e in rows[0].failed_elements)
             row = session.get(SegmentModel, segment.id)
             assert row is not None and row.status == "queued"
             assert row.meta["retake"]["notes"] == "Luna should look at the sea"
