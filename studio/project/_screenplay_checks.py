@@ -65,7 +65,7 @@ def _sounds_of(item: dict[str, Any], here: Loc) -> Iterator[tuple[Loc, str]]:
     music = item.get("music")
     name = music.get("file") if isinstance(music, dict) else music
     if isinstance(name, str):
-        yield here + (("music", "file") if isinstance(music, dict) else ("music",)), name
+        yield here + ("music", "file"), name
     for k, effect in _mappings(item.get("effects")):
         if isinstance(effect.get("file"), str):
             yield here + ("effects", k, "file"), effect["file"]
@@ -86,13 +86,14 @@ def reference_problem(
     except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a NUL byte
         return f"{what} {image!r} cannot be resolved: {error}"
     if not any(target.is_relative_to(root) for root in roots):
+        noun = "image" if what == "reference image" else "file"
         return (
             f"{what} {image!r} is outside the screenplay's folder {roots[0]}; "
-            "copy the file into that folder and name it by a relative path"
+            f"copy the {noun} into that folder and name it by a relative path"
         )
     if not target.is_file():
-        what = "is not a regular file" if target.exists() else "does not exist"
-        return f"{what} {image!r} {what} (paths are relative to the screenplay)"
+        state = "is not a regular file" if target.exists() else "does not exist"
+        return f"{what} {image!r} {state} (paths are relative to the screenplay)"
     return None
 
 

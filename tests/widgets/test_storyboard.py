@@ -104,7 +104,7 @@ def test_errors_show_beside_the_dialogue_and_cast_fields(studio: Studio) -> None
     assert "line 2: write it as Name: what they say" in panel.form.errors._lines["dialogue"].value
     panel.form.dialogue.value = "Nobody: hello"
     panel.save_button.click()
-    assert "'Nobody' is not in scene 1" in panel.form.errors._lines["dialogue"].value
+    assert "unknown speaker 'Nobody'; known: 'Luna', 'Kai'" in panel.form.errors._lines["dialogue"].value
     assert scene_detail(studio, 1).spec.dialogue[0].speaker == "Kai"
     panel.cast.members.value = "Kai"
     panel.cast.remove.click()
