@@ -47,7 +47,7 @@ _Planes = tuple[Corners, float, float]  # luma tile corners, mean Cb, mean Cr
 
 GRID_COLUMNS = 16
 BACK_FRAMES = 5  # flicker of up to 4 frames needs the frame 5 back
-_RESIDUAL_PERCENTILE = 75  # a cut changes most tiles; a jumping object, a few
+_RESIDUAL_PERCENTILE = 75  # a cut changes most tiles; a jumping object, a few (a percentile)
 _CHROMA_GAIN = np.float32(255.0 / 224.0)  # limited-range chroma spans 224 levels
 
 
@@ -214,21 +214,24 @@ def _affine_residuals(
     counts, not a large change of a small part (an object, a mouth).
     """
     pairs = before.shape[0]
-    x = before.reshape(pairs, -1, 3).astype(np.float64)
-    y = after.reshape(pairs, -1, 3).astype(np.float64)
-    weights = np.ones(x.shape[:2] + (1,))
+    x = before.reshape(pairs, -1, 3)
+    y = after.reshape(pairs, -1, 3)
+    tiles = x.shape[1]
+    weights = np.ones((pairs, tiles, 1), np.float32)
     for _ in range(2):
         total = weights.sum(axis=1, keepdims=True)
         mx = (x * weights).sum(axis=1, keepdims=True) / total
         my = (y * weights).sum(axis=1, keepdims=True) / total
         dx, dy = x - mx, y - my
-        var = (dx * dx * weights).sum(axis=1, keepdims=True) / total
-        cov = (dx * dy * weights).sum(axis=1, keepdims=True) / total
-        gain = np.where(var > 1.0, np.maximum(cov, 0.0) / np.maximum(var, 1e-9), 0.0)
+        wdx = dx * weights
+        var = (wdx * dx).sum(axis=1, keepdims=True) / total
+        cov = (wdx * dy).sum(axis=1, keepdims=True) / total
+        gain = np.where(var > 1.0, np.maximum(cov, 0.0) / np.maximum(var, 1e-9), 0.0).astype(np.float32)
         per_tile = np.abs(dy - dx * gain).sum(axis=2)  # (pairs, tiles)
-        median = np.median(per_tile, axis=1, keepdims=True)
-        weights = (per_tile <= median)[..., None].astype(np.float64)
-    residual: npt.NDArray[np.float64] = np.percentile(per_tile, _RESIDUAL_PERCENTILE, axis=1)
+        half = np.partition(per_tile, tiles // 2, axis=1)[:, tiles // 2 : tiles // 2 + 1]
+        weights = (per_tile <= half)[..., None].astype(np.float32)
+    rank = min(tiles - 1, tiles * _RESIDUAL_PERCENTILE // 100)
+    residual = np.partition(per_tile, rank, axis=1)[:, rank].astype(np.float64)
     # gain * (x - mx) + my against x: the colour change the fit found (none for a jump).
-    moved: npt.NDArray[np.float64] = np.abs(dx * (gain - 1.0) + (my - mx)).mean(axis=1).sum(axis=1)
+    moved = np.abs(dx * (gain - 1.0) + (my - mx)).mean(axis=1).sum(axis=1).astype(np.float64)
     return residual, moved
