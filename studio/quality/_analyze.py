@@ -460,6 +460,7 @@ def _scan(
         changes = pairs.changes.finish()
         series.tile_change, series.hold_start = changes.tile_change, changes.hold_start
         series.back, series.residual = changes.back, changes.residual
+        series.color_step = changes.color_step
         series.flow = flow_worker.finish()
         if last.index % t.color_sample_every:  # the last frame is always sampled
             sample_frames.append(last.index)

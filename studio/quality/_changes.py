@@ -17,9 +17,12 @@ wide) of the analysis luma, plus the chroma plane means the analysis has anyway:
   ``k`` and frame ``k - j`` for ``j`` up to :data:`BACK_FRAMES`: flicker is a picture
   that leaves and comes back within four frames;
 - ``residual``: what is left of the thumbnail step once a per-channel gain and
-  offset (fitted on the previous thumbnail) are taken out. A colour grade, a fade
-  and a flash are such a gain and offset, so they leave little; a cut leaves the
-  whole new layout.
+  offset (fitted robustly on the previous thumbnail) are taken out, the median over
+  tiles. A colour grade, a fade and a flash are such a gain and offset, so they
+  leave little; an object jumping leaves a few tiles; a cut leaves the whole new
+  layout;
+- ``color_step``: how far that fitted gain and offset move the picture: a colour
+  grade's step, nothing for an object that jumps.
 
 While streaming, each frame costs two integral images and a few lookups (about
 0.06 ms at 384x256, against 1 ms for decoding it); the distances and residuals
@@ -44,6 +47,7 @@ _Planes = tuple[Corners, float, float]  # luma tile corners, mean Cb, mean Cr
 
 GRID_COLUMNS = 16
 BACK_FRAMES = 5  # flicker of up to 4 frames needs the frame 5 back
+_RESIDUAL_PERCENTILE = 75  # a cut changes most tiles; a jumping object, a few (a percentile)
 _CHROMA_GAIN = np.float32(255.0 / 224.0)  # limited-range chroma spans 224 levels
 
 
@@ -66,6 +70,7 @@ class Changes:
     hold_start: list[int] = field(default_factory=list)
     back: list[list[float]] = field(default_factory=list)
     residual: list[float] = field(default_factory=list)
+    color_step: list[float] = field(default_factory=list)
 
 
 class _Tiles:
@@ -186,26 +191,47 @@ class ChangeMeter:
         back = np.full((n, BACK_FRAMES), np.nan)
         for j in range(1, min(BACK_FRAMES, n - 1) + 1):
             back[j:, j - 1] = np.abs(thumbs[j:] - thumbs[:-j]).mean(axis=(1, 2)).sum(axis=1)
-        residual = np.full(n, np.nan)
+        residual, colour = np.full(n, np.nan), np.full(n, np.nan)
         if n > 1:
-            residual[1:] = _affine_residuals(thumbs[:-1], thumbs[1:])
-        return Changes(self._tile_change, self._hold_start, back.tolist(), residual.tolist())
+            residual[1:], colour[1:] = _affine_residuals(thumbs[:-1], thumbs[1:])
+        return Changes(
+            self._tile_change, self._hold_start, back.tolist(), residual.tolist(), colour.tolist()
+        )
 
 
-def _affine_residuals(before: Float32, after: Float32) -> npt.NDArray[np.float64]:
-    """Per pair, sum over channels of the mean absolute residual of ``after ~ gain * before + offset``.
+def _affine_residuals(
+    before: Float32, after: Float32
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per pair: the median over tiles of what ``after ~ gain * before + offset`` leaves,
+    and how far the fitted colour transform itself moves the picture (its mean over tiles).
 
-    The gain is fitted by least squares and kept >= 0 (an inverted picture is new
-    content); a channel that was flat before (variance under 1) explains nothing
-    beyond its mean.
+    Per channel, least squares, gain kept >= 0 (an inverted picture is new content);
+    a channel that was flat before (variance under 1) explains nothing beyond its
+    mean. The fit is made twice, the second time on the half of the tiles the first
+    fit explained best: an object that jumps across the frame changes a few tiles,
+    and must not drag the fit (and so the residual of every other tile) with it.
+    The median, not the mean, so that only a change of most of the picture (a cut)
+    counts, not a large change of a small part (an object, a mouth).
     """
     pairs = before.shape[0]
-    x = before.reshape(pairs, -1, 3).astype(np.float64)
-    y = after.reshape(pairs, -1, 3).astype(np.float64)
-    dx = x - x.mean(axis=1, keepdims=True)
-    dy = y - y.mean(axis=1, keepdims=True)
-    var = (dx * dx).mean(axis=1, keepdims=True)
-    cov = (dx * dy).mean(axis=1, keepdims=True)
-    gain = np.where(var > 1.0, np.maximum(cov, 0.0) / np.maximum(var, 1e-9), 0.0)
-    residual: npt.NDArray[np.float64] = np.abs(dy - dx * gain).mean(axis=1).sum(axis=1)
-    return residual
+    x = before.reshape(pairs, -1, 3)
+    y = after.reshape(pairs, -1, 3)
+    tiles = x.shape[1]
+    weights = np.ones((pairs, tiles, 1), np.float32)
+    for _ in range(2):
+        total = weights.sum(axis=1, keepdims=True)
+        mx = (x * weights).sum(axis=1, keepdims=True) / total
+        my = (y * weights).sum(axis=1, keepdims=True) / total
+        dx, dy = x - mx, y - my
+        wdx = dx * weights
+        var = (wdx * dx).sum(axis=1, keepdims=True) / total
+        cov = (wdx * dy).sum(axis=1, keepdims=True) / total
+        gain = np.where(var > 1.0, np.maximum(cov, 0.0) / np.maximum(var, 1e-9), 0.0).astype(np.float32)
+        per_tile = np.abs(dy - dx * gain).sum(axis=2)  # (pairs, tiles)
+        half = np.partition(per_tile, tiles // 2, axis=1)[:, tiles // 2 : tiles // 2 + 1]
+        weights = (per_tile <= half)[..., None].astype(np.float32)
+    rank = min(tiles - 1, tiles * _RESIDUAL_PERCENTILE // 100)
+    residual = np.partition(per_tile, rank, axis=1)[:, rank].astype(np.float64)
+    # gain * (x - mx) + my against x: the colour change the fit found (none for a jump).
+    moved = np.abs(dx * (gain - 1.0) + (my - mx)).mean(axis=1).sum(axis=1).astype(np.float64)
+    return residual, moved

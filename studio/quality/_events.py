@@ -13,8 +13,9 @@ The detectors are built for animation (see ``_changes.py`` for what they read):
   *residual*), several times larger than any step of the shot around it, and the
   picture does not come back. Colour layout, not SSIM: between smooth pictures
   SSIM hardly moves.
-- **colour shift**: a step the gain and offset do explain, several times larger
-  than the steps around it, after which the picture stays shifted and stable. A
+- **colour shift**: a step the fitted gain and offset make (so not an object
+  jumping), several times larger than the steps around it, after which the
+  picture stays shifted and stable. A
   fade or a dissolve is many similar small steps; a flash comes back.
 - **freeze**: a hold (every tile within ``freeze_max_tile_change`` of the hold's
   first frame) of at least ``freeze_min_frames``, in a shot that moves elsewhere.
@@ -114,6 +115,7 @@ def detect_events(
     events: list[QualityEvent] = []
     back = _back(series)
     residual = np.asarray(series.residual, np.float64) if len(series.residual) == n else np.full(n, np.nan)
+    colour = np.asarray(series.color_step, np.float64) if len(series.color_step) == n else np.full(n, np.nan)
 
     blank = _blank_frames(series, t, events)
     flicker = _flickers(back, t, blank, events)
@@ -122,7 +124,7 @@ def detect_events(
     excluded[1:] |= excluded[:-1].copy()  # the step out of a run, too (a freeze ends with a jump)
     if seam is not None and seam.seam_frame == 1 and n > 1:
         excluded[1] = True  # frame 0 repeats the start image: step 0 -> 1 is the seam's to judge
-    _cuts_and_shifts(back, residual, t, excluded, events)
+    _cuts_and_shifts(back, residual, colour, t, excluded, events)
     if seam is not None:
         _seam_jump(seam, t, events)
     if color_samples:
@@ -257,7 +259,8 @@ def _stays(back: Array, k: int, size: float, fraction: float, frames: int) -> bo
 
 
 def _cuts_and_shifts(
-    back: Array, residual: Array, t: QualityThresholds, excluded: Mask, events: list[QualityEvent]
+    back: Array, residual: Array, colour: Array, t: QualityThresholds, excluded: Mask,
+    events: list[QualityEvent],
 ) -> None:
     step = back[:, 0]
     ratio = t.change_spike_ratio
@@ -267,7 +270,11 @@ def _cuts_and_shifts(
             continue
         if math.isfinite(r) and r >= t.cut_min_change:
             around = max(_around(residual, k, excluded), 0.5 * _STEP_FLOOR)
-            if r >= ratio * around and _stays(back, k, s, 0.5, 3):
+            # In busy shots (rain) the layout changes a little all the time: then a step
+            # that stands out as a whole and has twice the usual layout change is a cut too.
+            spike = s >= ratio * max(_around(step, k, excluded), 0.5 * _STEP_FLOOR)
+            stands_out = r >= ratio * around or (spike and r >= 0.5 * ratio * around)
+            if stands_out and _stays(back, k, s, 0.5, 3):
                 events.append(
                     QualityEvent(
                         "cut", k, k, r,
@@ -279,10 +286,12 @@ def _cuts_and_shifts(
                     )
                 )
                 continue
-        if s < t.color_shift_min_delta or (math.isfinite(r) and r > 0.5 * s):
+        c = colour[k]  # the step the colour gain and offset make (not an object's jump)
+        if not c >= t.color_shift_min_delta or (math.isfinite(r) and r > 0.5 * s):
             continue
         around = max(_around(step, k, excluded), 0.5 * _STEP_FLOOR)
-        if s >= ratio * around and _stays(back, k, s, 0.6, 4):
+        if c >= ratio * around and _stays(back, k, s, 0.6, 4):
+            s = c
             events.append(
                 QualityEvent(
                     "color_shift", k, k, s,

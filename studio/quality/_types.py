@@ -80,7 +80,8 @@ class FrameSeries:
     ``hold_start`` the first frame of the hold frame ``k`` belongs to (``k`` when
     it changed); ``back[k][j - 1]`` the thumbnail distance (Y' + Cb + Cr) from frame
     ``k - j``, for j = 1..5; ``residual`` the thumbnail step left once a colour gain
-    and offset are taken out.
+    and offset are taken out (median over tiles); ``color_step`` how far that gain
+    and offset move the picture.
     """
 
     mean_luma: list[float] = field(default_factory=list)
@@ -96,6 +97,7 @@ class FrameSeries:
     hold_start: list[int] = field(default_factory=list)
     back: list[list[float]] = field(default_factory=list)
     residual: list[float] = field(default_factory=list)
+    color_step: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,12 @@ def test_a_still_shot_is_not_a_freeze_but_a_stop_in_a_moving_shot_is(clip_dir: P
 @pytest.mark.parametrize(("value", "threshold", "expected"), [(6, 6, 0.5), (12, 6, 0.75), (3, 6, 0.5)])
 def test_confidence_is_one_half_at_the_threshold(value: float, threshold: float, expected: float) -> None:
     assert confidence(value, threshold) == pytest.approx(expected)
+
+
+def test_an_object_that_jumps_across_the_frame_is_neither_a_cut_nor_a_colour_shift(clip_dir: Path) -> None:
+    # The disc wraps from the right edge to the left one at time 112: a few tiles change a
+    # lot, and the colour fit must not be dragged along (the rest of the picture only pans).
+    frames = make_frames(40, start=100)
+    analysis = analyze_video(write_clip(clip_dir / "wrap.mp4", frames))
+    assert analysis.events == []
+    assert max(analysis.frames.tile_change[10:15]) > 40  # the jump is really there
