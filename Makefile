@@ -29,6 +29,9 @@ test: $(STAMP) lint
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	@# PySceneDetect, the reference cut detectors bench_detectors compares against; without its
+	@# dependencies, which would add OpenCV's GUI build beside the headless one the studio uses.
+	$(PY) -m pip install --quiet --no-deps "scenedetect>=0.6.4" platformdirs
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
