@@ -31,6 +31,7 @@ from studio._video import (
 )
 from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
 from studio.quality import Decision
+from studio.render._cancel import CancelRequested, CancelWatch
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
 from studio.render._correction import correct_and_verify, remove_abandoned_corrections, settle_correction
 from studio.render._escalation import AttemptPlan, attempt_record, first_attempt, next_attempt, to_review
@@ -126,7 +127,9 @@ def render_episode(
         NotFoundError: unknown project or episode.
         RenderError: a segment could not be produced after every attempt, or stitching
             failed; carries the episode, scene, segment and attempt.
-        RenderCancelled: ``should_cancel`` returned true between segments.
+        RenderCancelled: ``should_cancel`` returned true. It is asked between segments
+            and, every quarter second, while a segment is generated: that segment is
+            cut off (the backend stops and removes its files) and goes back to pending.
     """
     started = time.perf_counter()
 
@@ -190,7 +193,8 @@ async def _render(
     # stitching left its temporary files there.
     remove_abandoned(out_dir)
     remove_abandoned(out_dir.parent)
-    tracker = _Progress(studio, [b.scene_id for b in briefs], progress)
+    watch = CancelWatch(should_cancel)
+    tracker = _Progress(studio, [b.scene_id for b in briefs], progress, watch)
     _set_episode_status(studio, briefs[0], EpisodeState.GENERATING)
     done_events = {b.number: asyncio.Event() for b in briefs}
     limit = asyncio.Semaphore(scene_concurrency)
@@ -212,7 +216,7 @@ async def _render(
                 max_attempts=max_attempts or brief.defaults.max_attempts,
                 parameters=parameters,
                 tracker=tracker,
-                should_cancel=should_cancel,
+                watch=watch,
             )
         done_events[brief.number].set()
 
@@ -261,7 +265,7 @@ async def _render_scene(
     max_attempts: int,
     parameters: dict[str, Any],
     tracker: _Progress,
-    should_cancel: Callable[[], bool],
+    watch: CancelWatch,
 ) -> None:
     home = studio.home
     scene_dir = out_dir / f"scene_{brief.number:03d}"
@@ -309,7 +313,7 @@ async def _render_scene(
             time_offset += snapshot.duration_seconds
             tracker.segment_done(brief.scene_id, number)
             continue
-        if should_cancel():
+        if watch.check():
             _set_scene_status(studio, brief.scene_id, SceneState.PENDING)
             raise RenderCancelled(
                 "render cancelled; finished segments are kept", episode=brief.episode, scene=brief.number
@@ -328,6 +332,7 @@ async def _render_scene(
             max_attempts=max_attempts,
             parameters=parameters,
             tracker=tracker,
+            watch=watch,
         )
         start_image = result.last_frame_path
         anchor = anchor or result.first_frame_path
@@ -383,6 +388,7 @@ async def _generate_with_retries(
     max_attempts: int,
     parameters: dict[str, Any],
     tracker: _Progress,
+    watch: CancelWatch,
 ) -> tuple[SegmentResult, SegmentCheck]:
     home = studio.home
     characters = [(brief.character_ids[c.name], c) for c in brief.inputs.characters]
@@ -394,7 +400,8 @@ async def _generate_with_retries(
             row = session.get(SegmentModel, segment.id)
             assert row is not None
             row.status = SegmentState.PROCESSING
-            row.attempts = (row.attempts or 0) + 1
+            attempts_before = row.attempts or 0
+            row.attempts = attempts_before + 1
             row.seed = seed
             row.backend = backend.name
             row.error_message = None
@@ -416,9 +423,23 @@ async def _generate_with_retries(
         )
         began = time.perf_counter()
         try:
-            result = await backend.generate(
-                request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
+            result = await watch.generate(
+                backend.generate(
+                    request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
+                )
             )
+        except (CancelRequested, asyncio.CancelledError) as stopped:
+            # Cut off, not failed: nothing of this attempt was kept, so it is not counted.
+            _back_to_pending(studio, segment.id, attempts_before)
+            if isinstance(stopped, asyncio.CancelledError):
+                raise
+            raise RenderCancelled(
+                f"render cancelled during scene {brief.number}, segment {segment.number}; "
+                "finished segments are kept",
+                episode=brief.episode,
+                scene=brief.number,
+                segment=segment.number,
+            ) from None
         except Exception as error:
             _fail_segment(studio, segment.id, f"{type(error).__name__}: {error}")
             raise RenderError(
@@ -530,6 +551,14 @@ def _fail_segment(studio: Studio, segment_id: int, message: str) -> None:
             scene = session.get(SceneModel, row.scene_id)
             if scene is not None:
                 scene.status = SceneState.FAILED
+
+
+def _back_to_pending(studio: Studio, segment_id: int, attempts: int) -> None:
+    with studio.database.session() as session:
+        row = session.get(SegmentModel, segment_id)
+        if row is not None and row.status == SegmentState.PROCESSING:
+            row.status = SegmentState.PENDING
+            row.attempts = attempts
 
 
 def _settle_interrupted(studio: Studio, scene_ids: list[int]) -> None:
@@ -651,8 +680,11 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
 class _Progress:
     """Turns segment events into episode-wide progress (by planned frames, not by time)."""
 
-    def __init__(self, studio: Studio, scene_ids: list[int], sink: ProgressSink) -> None:
+    def __init__(
+        self, studio: Studio, scene_ids: list[int], sink: ProgressSink, watch: CancelWatch | None = None
+    ) -> None:
         self._sink = sink
+        self._watch = watch
         self._frames: dict[tuple[int, int], int] = {}
         self._numbers: dict[int, int] = {}
         with studio.database.session() as session:
@@ -674,6 +706,8 @@ class _Progress:
         key = (scene_id, number)
         self._done[key] = max(self._done.get(key, 0.0), min(1.0, max(0.0, event.fraction)))
         self.emit(self._fraction(), event.message, scene_id, number)
+        if self._watch is not None:
+            self._watch.check()  # a cancel is seen at the next frame, not the next poll
 
     def segment_done(self, scene_id: int, number: int) -> None:
         self._done[(scene_id, number)] = 1.0
