@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["CANCEL_POLL_SECONDS", "UNWIND_SECONDS", "CancelRequested", "CancelWatch"]
 
@@ -69,8 +69,9 @@ class CancelWatch:
         """
         task: asyncio.Future[T] = asyncio.ensure_future(work)
         poller = asyncio.create_task(self._poll())
+        racing: set[asyncio.Future[Any]] = {task, poller}
         try:
-            await asyncio.wait({task, poller}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             await _unwind(task)
             raise
