@@ -30,6 +30,7 @@ from studio._video import (
     remove_abandoned,
 )
 from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
+from studio.backends._base import preview_path
 from studio.quality import Decision
 from studio.render._cancel import CancelRequested, CancelWatch
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
@@ -405,6 +406,11 @@ async def _generate_with_retries(
             row.seed = seed
             row.backend = backend.name
             row.error_message = None
+            # Where the backend may keep its newest preview: the dashboard shows it.
+            row.meta = {
+                **(row.meta or {}),
+                "thumbnail": _relative(home, preview_path(scene_dir, segment.number)),
+            }
         request = SegmentRequest(
             scene=brief.context,
             segment_number=segment.number,
@@ -501,6 +507,8 @@ async def _generate_with_retries(
             row.overall_quality_score = scores.overall
             row.generation_time_seconds = elapsed
             meta = dict(row.meta or {})
+            if final:
+                meta.pop("thumbnail", None)  # the preview is gone: the last frame shows it
             meta["attempts"] = [
                 *[a for a in meta.get("attempts", []) if a.get("attempt") != attempt],
                 attempt_record(plan, check, correction=correction),
@@ -559,6 +567,7 @@ def _back_to_pending(studio: Studio, segment_id: int, attempts: int) -> None:
         if row is not None and row.status == SegmentState.PROCESSING:
             row.status = SegmentState.PENDING
             row.attempts = attempts
+            row.meta = {k: v for k, v in (row.meta or {}).items() if k != "thumbnail"}
 
 
 def _settle_interrupted(studio: Studio, scene_ids: list[int]) -> None:

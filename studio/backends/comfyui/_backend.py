@@ -35,6 +35,7 @@ from studio.backends._base import (
     ProgressEvent,
     SegmentRequest,
     SegmentResult,
+    preview_path,
     register_backend,
 )
 from studio.backends.comfyui._client import Preview, RunProgress, RunResult
@@ -202,7 +203,7 @@ class ComfyBackend:
         prompt_id = str(uuid.uuid4())
         submitted: list[PoolServer] = []
         on_progress = _progress_mapper(progress)
-        on_preview = _preview_saver(out / f"{stem}_preview.png", progress)
+        on_preview = _preview_saver(preview_path(out, request.segment_number), progress)
 
         async def finish(server: PoolServer, result: RunResult) -> SegmentResult:
             client = server.client
@@ -272,7 +273,7 @@ class ComfyBackend:
                 (out / name).unlink(missing_ok=True)
             raise
         finally:
-            (out / f"{stem}_preview.png").unlink(missing_ok=True)
+            preview_path(out, request.segment_number).unlink(missing_ok=True)
         meta = dict(segment.metadata)
         meta.update({"backend": self.name, "template": template.name, "seed": request.seed,
                      "fps": request.fps, "width": width, "height": height, "notes": notes,
