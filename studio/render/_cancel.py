@@ -86,10 +86,21 @@ class CancelWatch:
 
 
 async def _unwind(task: asyncio.Future[T]) -> None:
-    """Cancel ``task`` and wait (bounded, and despite a second cancellation) for it to end."""
+    """Cancel ``task`` and wait, bounded, for it to end: its clean-up (files, the server's
+    job) must finish before the backend is closed. A second cancellation of the caller
+    (the render stopping every scene) does not cut that wait short; it is re-raised after."""
     task.cancel()
-    done, _ = await asyncio.shield(asyncio.wait({task}, timeout=UNWIND_SECONDS))
-    if not done:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + UNWIND_SECONDS
+    cancelled_again = False
+    while not task.done() and loop.time() < deadline:
+        try:
+            await asyncio.wait({task}, timeout=deadline - loop.time())
+        except asyncio.CancelledError:
+            cancelled_again = True
+    if not task.done():
         log.warning("a cancelled segment did not stop within %.0f s; not waiting for it", UNWIND_SECONDS)
     elif not task.cancelled() and task.exception() is not None:
         log.info("a cancelled segment ended with %r", task.exception())
+    if cancelled_again:
+        raise asyncio.CancelledError

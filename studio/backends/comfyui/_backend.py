@@ -313,7 +313,7 @@ async def _cancelled_on_server(server: PoolServer, prompt_id: str, work: Awaitab
         try:
             await asyncio.shield(asyncio.wait_for(cancel, CANCEL_ON_SERVER_SECONDS))
             logger.info("job %s cancelled on %s", prompt_id, server.url)
-        except (ComfyError, TimeoutError) as error:
+        except (ComfyError, TimeoutError, RuntimeError) as error:  # RuntimeError: closed
             logger.warning("could not cancel job %s on %s (%s); it is dropped when the "
                            "server answers again", prompt_id, server.url, error)
             server.abandon(prompt_id)
