@@ -179,6 +179,9 @@ async def _render(
     scene_concurrency: int,
     started: float,
 ) -> RenderSummary:
+    watch = CancelWatch(should_cancel)
+    if watch.check():  # cancelled before it began (the job's kernel took seconds to start)
+        raise RenderCancelled("render cancelled before it started; nothing was changed", episode=episode)
     speech = await speak_episode(studio, episode=episode, project=project)
     briefs = prepare_episode(
         studio,
@@ -194,7 +197,6 @@ async def _render(
     # stitching left its temporary files there.
     remove_abandoned(out_dir)
     remove_abandoned(out_dir.parent)
-    watch = CancelWatch(should_cancel)
     tracker = _Progress(studio, [b.scene_id for b in briefs], progress, watch)
     _set_episode_status(studio, briefs[0], EpisodeState.GENERATING)
     done_events = {b.number: asyncio.Event() for b in briefs}

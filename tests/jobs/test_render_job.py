@@ -91,7 +91,9 @@ def test_a_render_job_cancelled_mid_segment_stops_its_kernel_and_the_job(
         info = get_job(database, job_id)
         assert info.status is JobStatus.CANCELLED, (info.error, workers.logs())
         [pid] = comfy.fake.executed
-        assert {"prompt_id": pid} in comfy.fake.interrupts and pid not in comfy.fake.completed
+        report = (job_settings.home / str(info.report_path)).read_text()
+        assert {"prompt_id": pid} in comfy.fake.interrupts, (comfy.fake.requests[-12:], report[-4000:])
+        assert pid not in comfy.fake.completed
         with Studio.open(settings=job_settings) as studio, studio.database.session() as session:
             rows = session.execute(select(SegmentModel.status, SegmentModel.attempts)).all()
         assert sorted(rows) == [("pending", 0)] * 3

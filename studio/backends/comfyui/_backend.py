@@ -294,7 +294,7 @@ class ComfyBackend:
                              {**meta, "frames": info.frames})
 
 
-CANCEL_ON_SERVER_SECONDS = 5.0
+CANCEL_ON_SERVER_SECONDS = 10.0
 """How long a cancelled segment waits for its server to drop (or interrupt) the job."""
 
 
