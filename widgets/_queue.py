@@ -114,7 +114,7 @@ class _RenderRow:
         counts = f" · {progress.done}/{plural(planned, 'segment')}" if progress and planned else ""
         active = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
         if job.cancel_requested and job.status is JobStatus.RUNNING:
-            text = "stopping after the current segment…"
+            text = "stopping…"
         elif job.status is JobStatus.QUEUED:
             text = html.escape(job.message or "waiting for a worker")
         else:
