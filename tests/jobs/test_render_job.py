@@ -92,7 +92,8 @@ def test_a_render_job_cancelled_mid_segment_stops_its_kernel_and_the_job(
         assert info.status is JobStatus.CANCELLED, (info.error, workers.logs())
         [pid] = comfy.fake.executed
         report = (job_settings.home / str(info.report_path)).read_text()
-        assert {"prompt_id": pid} in comfy.fake.interrupts, (comfy.fake.requests[-12:], report[-4000:])
+        seen = (comfy.fake.requests, comfy.fake.interrupts, comfy.fake.posted, report[-3000:])
+        assert {"prompt_id": pid} in comfy.fake.interrupts, seen
         assert pid not in comfy.fake.completed
         with Studio.open(settings=job_settings) as studio, studio.database.session() as session:
             rows = session.execute(select(SegmentModel.status, SegmentModel.attempts)).all()
