@@ -114,7 +114,7 @@ class _RenderRow:
         counts = f" · {progress.done}/{plural(planned, 'segment')}" if progress and planned else ""
         active = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
         if job.cancel_requested and job.status is JobStatus.RUNNING:
-            text = "stopping after the current segment…"
+            text = "stopping…"
         elif job.status is JobStatus.QUEUED:
             text = html.escape(job.message or "waiting for a worker")
         else:
@@ -267,13 +267,13 @@ class QueuePanel(Panel):
         return queued
 
     def cancel(self, job_id: int) -> None:
-        """Cancel a job: at once if it is queued, after its current segment if it runs."""
+        """Cancel a job: at once if it is queued; a running render cuts off its segment."""
         info = request_cancel(self.studio.database, job_id)
         _, episode = _episode_of(info)
         render = info.job_type == RENDER_JOB_TYPE
         if info.status is JobStatus.RUNNING:
             what = f"episode {episode}" if render else f"job {job_id}"
-            self.feedback.info(f"Asked {what} to stop after its current segment; finished segments are kept.")
+            self.feedback.info(f"Asked {what} to stop; finished segments are kept.")
         else:
             what = f" (episode {episode})" if render else ""
             self.feedback.info(f"Job {job_id}{what} is {info.status.value}.")

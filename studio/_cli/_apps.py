@@ -66,6 +66,10 @@ def notebooks_dir() -> Path:
     return NOTEBOOKS
 
 
+PREHEAT_REFILL_SECONDS = 20
+"""Seconds before Voila starts the next preheated kernel after a visit took one."""
+
+
 def build_dashboard_command(notebook: Path, *, port: int, token: str, preheat: bool) -> list[str]:
     """The Voila command line: localhost only, a token, no silent port fallback."""
     command = [
@@ -86,6 +90,10 @@ def build_dashboard_command(notebook: Path, *, port: int, token: str, preheat: b
     if preheat:
         # A kernel has run the notebook before anyone visits: the page shows in ~1 s.
         command += ["--preheat_kernel=True", "--pool_size=1"]
+        # Voila refills the pool 1 s after a visit takes its kernel: on 2 cores, running the
+        # whole app again in a new kernel then competes with the page being shown, which
+        # made a preheated first page slower than a cold one. Refill once the page is up.
+        command += [f"--VoilaKernelManager.fill_delay={PREHEAT_REFILL_SECONDS}"]
     return command
 
 

@@ -162,7 +162,7 @@ def jobs_cancel_command(job_id: int) -> None:
     if wants_json():
         emit_json(info.as_dict())
     elif info.status is JobStatus.RUNNING:
-        click.echo(f"job {job_id}: cancel requested; it stops after its current segment")
+        click.echo(f"job {job_id}: cancel requested; it stops within seconds, finished segments kept")
     else:
         click.echo(f"job {job_id}: {info.status.value}")
 

@@ -32,6 +32,7 @@ __all__ = [
     "SegmentResult",
     "available_backends",
     "create_backend",
+    "preview_path",
     "register_backend",
 ]
 
@@ -152,6 +153,13 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def preview_path(output_dir: Path, segment_number: int) -> Path:
+    """Where a backend may keep the newest preview of a segment while it generates it
+    (``segment_NNN_preview.png``, replaced atomically, removed when the segment ends);
+    the pipeline records it as the segment's ``meta["thumbnail"]`` for the dashboard."""
+    return output_dir / f"segment_{segment_number:03d}_preview.png"
 
 
 BackendFactory = Callable[[Settings], Backend]

@@ -414,7 +414,7 @@ def _end_without_commit(
 def request_cancel(database: Database, job_id: int) -> JobInfo:
     """Cancel a job: a queued job is cancelled at once; a running one is flagged.
 
-    A running job stops at its next checkpoint (between segments), keeps what it
+    A running job stops at its next checkpoint (a render: within its segment), keeps what it
     finished and is marked ``cancelled`` by its worker. Cancelling a cancelled job is a
     no-op.
 

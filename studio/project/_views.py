@@ -326,8 +326,9 @@ def episode_progress(studio: Studio, episode: int, *, project: str | None = None
 
 def _latest_preview(studio: Studio, session: Session, scene_ids: Sequence[int]) -> Path | None:
     """The newest frame on disk of a render in progress: a segment's preview image
-    (``meta["thumbnail"]``, written by a backend while it samples), else the last frame
-    of the segment that finished last."""
+    (``meta["thumbnail"]``, rewritten by a backend such as ComfyUI while it samples),
+    else the last frame of the segment that finished last; the newest file wins, so with
+    scenes rendering side by side the picture that moved last is shown."""
     if not scene_ids:
         return None
     rows = session.scalars(
@@ -337,11 +338,18 @@ def _latest_preview(studio: Studio, session: Session, scene_ids: Sequence[int]) 
         .order_by(SegmentModel.updated_at.desc(), SegmentModel.id.desc())
         .limit(8)
     ).all()
+    newest: tuple[float, Path] | None = None
     for segment in rows:
         for path in (_thumbnail(studio, segment), absolute_path(studio, segment.last_frame_path)):
-            if path is not None and path.is_file():
-                return path
-    return None
+            if path is None:
+                continue
+            try:
+                modified = path.stat().st_mtime
+            except OSError:  # not written yet, or removed as its segment ended
+                continue
+            if newest is None or modified > newest[0]:
+                newest = (modified, path)
+    return newest[1] if newest is not None else None
 
 
 def _thumbnail(studio: Studio, segment: SegmentModel) -> Path | None:

@@ -30,7 +30,9 @@ from studio._video import (
     remove_abandoned,
 )
 from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
+from studio.backends._base import preview_path
 from studio.quality import Decision
+from studio.render._cancel import CancelRequested, CancelWatch
 from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
 from studio.render._correction import correct_and_verify, remove_abandoned_corrections, settle_correction
 from studio.render._escalation import (
@@ -157,7 +159,9 @@ def render_episode(
         NotFoundError: unknown project or episode.
         RenderError: a segment could not be produced after every attempt, or stitching
             failed; carries the episode, scene, segment and attempt.
-        RenderCancelled: ``should_cancel`` returned true between segments.
+        RenderCancelled: ``should_cancel`` returned true. It is asked between segments
+            and, every quarter second, while a segment is generated: that segment is
+            cut off (the backend stops and removes its files) and goes back to pending.
     """
     started = time.perf_counter()
 
@@ -212,6 +216,9 @@ async def _render(
     retry_review: bool = False,
     only_scenes: set[int] | None = None,
 ) -> RenderSummary:
+    watch = CancelWatch(should_cancel)
+    if watch.check():  # cancelled before it began (the job's kernel took seconds to start)
+        raise RenderCancelled("render cancelled before it started; nothing was changed", episode=episode)
     speech = await speak_episode(studio, episode=episode, project=project)
     briefs = prepare_episode(
         studio,
@@ -227,7 +234,7 @@ async def _render(
     # stitching left its temporary files there.
     remove_abandoned(out_dir)
     remove_abandoned(out_dir.parent)
-    tracker = _Progress(studio, [b.scene_id for b in briefs], progress)
+    tracker = _Progress(studio, [b.scene_id for b in briefs], progress, watch)
     _set_episode_status(studio, briefs[0], EpisodeState.GENERATING)
     done_events = {b.number: asyncio.Event() for b in briefs}
     limit = asyncio.Semaphore(scene_concurrency)
@@ -253,7 +260,7 @@ async def _render(
                 max_attempts=max_attempts or brief.defaults.max_attempts,
                 parameters=parameters,
                 tracker=tracker,
-                should_cancel=should_cancel,
+                watch=watch,
                 render_pass=render_pass,
                 retry_review=retry_review,
             )
@@ -322,7 +329,7 @@ async def _render_scene(
     max_attempts: int,
     parameters: dict[str, Any],
     tracker: _Progress,
-    should_cancel: Callable[[], bool],
+    watch: CancelWatch,
     render_pass: RenderPass = RenderPass.PREVIS,
     retry_review: bool = False,
 ) -> None:
@@ -386,7 +393,7 @@ async def _render_scene(
             time_offset += snapshot.duration_seconds
             tracker.segment_done(brief.scene_id, number)
             continue
-        if should_cancel():
+        if watch.check():
             _set_scene_status(studio, brief.scene_id, SceneState.PENDING)
             raise RenderCancelled(
                 "render cancelled; finished segments are kept", episode=brief.episode, scene=brief.number
@@ -406,6 +413,7 @@ async def _render_scene(
             parameters=parameters,
             tracker=tracker,
             render_pass=render_pass,
+            watch=watch,
         )
         start_image = result.last_frame_path
         anchor = anchor or result.first_frame_path
@@ -474,6 +482,7 @@ async def _generate_with_retries(
     max_attempts: int,
     parameters: dict[str, Any],
     tracker: _Progress,
+    watch: CancelWatch,
     render_pass: RenderPass = RenderPass.PREVIS,
 ) -> tuple[SegmentResult, SegmentCheck]:
     home = studio.home
@@ -490,6 +499,11 @@ async def _generate_with_retries(
             row.attempts = attempt
             row.backend = backend.name
             row.error_message = None
+            # Where the backend may keep its newest preview: the dashboard shows it.
+            row.meta = {
+                **(row.meta or {}),
+                "thumbnail": _relative(home, preview_path(scene_dir, segment.number)),
+            }
             take = begin_take_without_commit(
                 session,
                 row,
@@ -523,9 +537,23 @@ async def _generate_with_retries(
         )
         began = time.perf_counter()
         try:
-            result = await backend.generate(
-                request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
+            result = await watch.generate(
+                backend.generate(
+                    request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
+                )
             )
+        except (CancelRequested, asyncio.CancelledError) as stopped:
+            # Cut off, not failed: nothing of this attempt was kept, so it is not counted.
+            _back_to_pending(studio, segment.id, attempt - 1)  # its take is regenerated on resume
+            if isinstance(stopped, asyncio.CancelledError):
+                raise
+            raise RenderCancelled(
+                f"render cancelled during scene {brief.number}, segment {segment.number}; "
+                "finished segments are kept",
+                episode=brief.episode,
+                scene=brief.number,
+                segment=segment.number,
+            ) from None
         except Exception as error:
             _fail_segment(studio, segment.id, f"{type(error).__name__}: {error}", take_id=take.take_id)
             raise RenderError(
@@ -602,6 +630,8 @@ async def _generate_with_retries(
             made.meta = {"backend": dict(result.metadata), "attempt": record}
             row.generation_time_seconds = elapsed
             meta = dict(row.meta or {})
+            if final:
+                meta.pop("thumbnail", None)  # the preview is gone: the last frame shows it
             meta["attempts"] = [
                 *[a for a in meta.get("attempts", []) if a.get("attempt") != attempt],
                 record,
@@ -666,6 +696,15 @@ def _fail_segment(studio: Studio, segment_id: int, message: str, *, take_id: int
             scene = session.get(SceneModel, row.scene_id)
             if scene is not None:
                 scene.status = SceneState.FAILED
+
+
+def _back_to_pending(studio: Studio, segment_id: int, attempts: int) -> None:
+    with studio.database.session() as session:
+        row = session.get(SegmentModel, segment_id)
+        if row is not None and row.status == SegmentState.PROCESSING:
+            row.status = SegmentState.PENDING
+            row.attempts = attempts
+            row.meta = {k: v for k, v in (row.meta or {}).items() if k != "thumbnail"}
 
 
 def _settle_interrupted(studio: Studio, scene_ids: list[int]) -> None:
@@ -789,8 +828,11 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
 class _Progress:
     """Turns segment events into episode-wide progress (by planned frames, not by time)."""
 
-    def __init__(self, studio: Studio, scene_ids: list[int], sink: ProgressSink) -> None:
+    def __init__(
+        self, studio: Studio, scene_ids: list[int], sink: ProgressSink, watch: CancelWatch | None = None
+    ) -> None:
         self._sink = sink
+        self._watch = watch
         self._frames: dict[tuple[int, int], int] = {}
         self._numbers: dict[int, int] = {}
         with studio.database.session() as session:
@@ -812,6 +854,8 @@ class _Progress:
         key = (scene_id, number)
         self._done[key] = max(self._done.get(key, 0.0), min(1.0, max(0.0, event.fraction)))
         self.emit(self._fraction(), event.message, scene_id, number)
+        if self._watch is not None:
+            self._watch.check()  # a cancel is seen at the next frame, not the next poll
 
     def segment_done(self, scene_id: int, number: int) -> None:
         self._done[(scene_id, number)] = 1.0

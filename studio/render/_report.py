@@ -138,7 +138,10 @@ def run_render_report(
             cwd=str(notebook.parent),
         )
     except PapermillExecutionError as error:
-        _export_html(notebook, page)
+        if error.ename != "RenderCancelled":
+            # A cancelled render keeps its notebook but skips the page (seconds of
+            # nbconvert): Cancel must take effect at once; a finished re-run writes it.
+            _export_html(notebook, page)
         raise RenderError(
             f"the render report failed in cell {error.cell_index} ({error.ename}: {error.evalue}); "
             f"the partial report is at {notebook}",

@@ -42,8 +42,9 @@ class Workers:
         self.url, self.home = url, home
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, environ: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "DB_"))}
+        env.update(environ or {})
         log = open(self.home / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - closed by the child's exit
         command = [sys.executable, "-m", "studio", "--home", str(self.home), "--database-url", self.url]
         command += ["worker", "--import", "tests.jobs._test_jobs", "--poll-seconds", "0.05", *args]

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from studio._studio import Studio
 from studio._video import CRASH_VARIABLE, VideoWriter, iter_frames, probe
 from studio.backends import SegmentRequest, SegmentResult
 from studio.backends._animatic import AnimaticBackend
-from studio.render._pipeline import RenderCancelled, render_episode
+from studio.render._pipeline import RenderCancelled, RenderProgress, render_episode
 from studio.storage._models import QualityFeedbackModel, SceneModel, SegmentModel
 
 DEMO_FRAMES = (6 + 5 + 7) * 24
@@ -229,3 +230,42 @@ def test_resume_after_kill_9_completes_with_one_row_and_one_file_per_segment(tmp
         assert not list((home / "renders").rglob("*.part"))
         with studio.database.session() as session:
             assert session.scalar(select(func.count()).select_from(SegmentModel)) == 6
+
+
+def test_a_cancel_mid_segment_cuts_it_off_and_a_rerun_renders_each_segment_once(settings: Settings) -> None:
+    """Cancel is seen at the next frame of the segment being drawn, not after it: the
+    segment cut off goes back to pending with no file, and a re-run finishes the rest."""
+    with Studio.open(settings=settings, upgrade=True) as studio:
+        studio.import_demo()
+        requested = threading.Event()
+        after_request: list[RenderProgress] = []
+
+        def track(event: RenderProgress) -> None:
+            if requested.is_set():
+                after_request.append(event)
+            elif (event.scene, event.segment) == (1, 1) and event.message.startswith("frame"):
+                requested.set()  # the dashboard's Cancel, clicked while the second segment is drawn
+
+        with pytest.raises(RenderCancelled) as stopped:
+            render_episode(
+                studio, episode=1, progress=track, should_cancel=requested.is_set, scene_concurrency=1
+            )
+        assert (stopped.value.scene, stopped.value.segment) == (1, 1)
+        # The second segment never reached its end: no "done" for it after the request.
+        assert not [e for e in after_request if e.segment == 1 and e.message.endswith("done")]
+        rows = segment_rows(studio)
+        assert rows[0][:2] == (1, 0) and rows[0][3] == 1 and rows[0][2] in ("completed", "review")
+        assert rows[1] == (1, 1, "pending", 0, None)  # cut off, not counted as an attempt
+        assert {r[2] for r in rows[2:]} == {"pending"}
+        scene_dir = next((studio.home / "renders").rglob("scene_001"))
+        assert not list(scene_dir.glob("segment_001*"))
+        assert not list((studio.home / "renders").rglob("*.part"))
+        assert [e["status"] for e in studio.status()[0]["episodes"]] == ["pending"]
+        first = rows[0]
+
+        render_episode(studio, episode=1)
+        rows = segment_rows(studio)
+        assert rows[0] == first  # finished work kept as it was
+        assert [r[3] for r in rows] == [1] * 6 and {r[2] for r in rows} <= {"completed", "review"}
+        assert len(list((studio.home / "renders").rglob("segment_*.mp4"))) == 6
+        assert not list((studio.home / "renders").rglob("*.part"))

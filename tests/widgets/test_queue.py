@@ -148,8 +148,8 @@ def test_cancel_retry_and_play_on_a_render_row(studio: Studio, workers: FakeWork
     assert claim is not None and claim.id == job_id
     panel.refresh()
     row.cancel.click()  # running: it stops at its next checkpoint
-    assert "Asked episode 1 to stop after its current segment" in panel.feedback.last_message
-    assert row.cancel.disabled and "stopping after the current segment" in row.message.value
+    assert "Asked episode 1 to stop; finished segments are kept" in panel.feedback.last_message
+    assert row.cancel.disabled and "stopping…" in row.message.value
     finish(
         studio.database, claim, JobStatus.CANCELLED, message="cancelled at a checkpoint; finished work kept"
     )

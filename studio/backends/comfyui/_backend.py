@@ -23,9 +23,9 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from studio._config import Settings
 from studio._exceptions import AnalysisError, BackendError, ConfigurationError
@@ -35,11 +35,12 @@ from studio.backends._base import (
     ProgressEvent,
     SegmentRequest,
     SegmentResult,
+    preview_path,
     register_backend,
 )
 from studio.backends.comfyui._client import Preview, RunProgress, RunResult
 from studio.backends.comfyui._escalation import retry_changes
-from studio.backends.comfyui._exceptions import ComfyProtocolError
+from studio.backends.comfyui._exceptions import ComfyError, ComfyProtocolError
 from studio.backends.comfyui._pool import DEFAULT_GRACE, ComfyPool, PoolServer
 from studio.backends.comfyui._preflight import check_graph, guess_lora_family, lora_family_matches
 from studio.backends.comfyui._templates import (
@@ -58,6 +59,7 @@ logger = logging.getLogger("studio.backends.comfyui.backend")
 TEMPLATE_ENV = "STUDIO_COMFYUI_TEMPLATE"
 """Environment variable naming the default template (else :data:`DEFAULT_TEMPLATE`)."""
 GRACE_ENV = "STUDIO_COMFYUI_GRACE"
+T = TypeVar("T")
 """Environment variable: seconds to wait for a paused or restarting server (default 300)."""
 
 
@@ -201,7 +203,7 @@ class ComfyBackend:
         prompt_id = str(uuid.uuid4())
         submitted: list[PoolServer] = []
         on_progress = _progress_mapper(progress)
-        on_preview = _preview_saver(out / f"{stem}_preview.png", progress)
+        on_preview = _preview_saver(preview_path(out, request.segment_number), progress)
 
         async def finish(server: PoolServer, result: RunResult) -> SegmentResult:
             client = server.client
@@ -236,8 +238,9 @@ class ComfyBackend:
             client = server.client
             if server in submitted:
                 progress(ProgressEvent(0.02, f"checking {server.url} for job {prompt_id}"))
-                resumed = await client.resume(prompt_id, graph=graph, heavy_nodes=heavy,
-                                              on_progress=on_progress, on_preview=on_preview)
+                resumed = await _cancelled_on_server(server, prompt_id, client.resume(
+                    prompt_id, graph=graph, heavy_nodes=heavy, on_progress=on_progress,
+                    on_preview=on_preview))
                 if resumed is not None:
                     return await finish(server, resumed)
             if (template.free_memory and server.last_family is not None
@@ -256,15 +259,21 @@ class ComfyBackend:
             progress(ProgressEvent(0.02, f"queued on {server.url}"))
             if server not in submitted:
                 submitted.append(server)
-            result = await client.run(graph, prompt_id=prompt_id, heavy_nodes=heavy,
-                                      on_progress=on_progress, on_preview=on_preview)
+            result = await _cancelled_on_server(server, prompt_id, client.run(
+                graph, prompt_id=prompt_id, heavy_nodes=heavy, on_progress=on_progress,
+                on_preview=on_preview))
             return await finish(server, result)
 
         label = f"scene {scene.scene} segment {request.segment_number}"
         try:
             segment = await self.pool.run(job, label=label)
+        except asyncio.CancelledError:
+            # Cut off while downloading: no output of an unfinished segment stays behind.
+            for name in (f"{stem}.mp4", f"{stem}.webm", f"{stem}_last.png", f"{stem}_first.png"):
+                (out / name).unlink(missing_ok=True)
+            raise
         finally:
-            (out / f"{stem}_preview.png").unlink(missing_ok=True)
+            preview_path(out, request.segment_number).unlink(missing_ok=True)
         meta = dict(segment.metadata)
         meta.update({"backend": self.name, "template": template.name, "seed": request.seed,
                      "fps": request.fps, "width": width, "height": height, "notes": notes,
@@ -283,6 +292,32 @@ class ComfyBackend:
                                backend=self.name) from error
         return SegmentResult(video, last, first, info.frames, bool(lead),
                              {**meta, "frames": info.frames})
+
+
+CANCEL_ON_SERVER_SECONDS = 10.0
+"""How long a cancelled segment waits for its server to drop (or interrupt) the job."""
+
+
+async def _cancelled_on_server(server: PoolServer, prompt_id: str, work: Awaitable[T]) -> T:
+    """Await ``work`` (submit and wait, or resume); when the awaiting task is cancelled
+    (the render was cancelled), delete the job from the server's queue or interrupt it
+    there, so the GPU stops on it at its next node or sampler step.
+
+    A server that cannot be reached in :data:`CANCEL_ON_SERVER_SECONDS` is left alone
+    and the job abandoned there (cancelled when the pool next hears from the server).
+    """
+    try:
+        return await work
+    except asyncio.CancelledError:
+        cancel = asyncio.ensure_future(server.client.cancel(prompt_id))
+        try:
+            await asyncio.shield(asyncio.wait_for(cancel, CANCEL_ON_SERVER_SECONDS))
+            logger.info("job %s cancelled on %s", prompt_id, server.url)
+        except (ComfyError, TimeoutError, RuntimeError) as error:  # RuntimeError: closed
+            logger.warning("could not cancel job %s on %s (%s); it is dropped when the "
+                           "server answers again", prompt_id, server.url, error)
+            server.abandon(prompt_id)
+        raise
 
 
 def _progress_mapper(progress: ProgressCallback) -> Callable[[RunProgress], None]:
