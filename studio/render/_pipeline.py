@@ -15,7 +15,9 @@ after a ``cut`` is a new shot and starts at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import shutil
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +50,7 @@ from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
 from studio.render._takes import (
+    TakeStart,
     begin_take_without_commit,
     continues_from,
     finish_take_without_commit,
@@ -58,7 +61,7 @@ from studio.render._takes import (
     takes_summary,
 )
 from studio.sound._render import finish_sound, speak_episode
-from studio.storage._models import SceneModel, SegmentModel, utcnow
+from studio.storage._models import SceneModel, SegmentModel, TakeModel, utcnow
 from studio.storage._states import ChosenBy, EpisodeState, RenderPass, SceneState, SegmentState, TakeState
 from studio.storage._takes import choose_take_without_commit, find_chosen_take
 
@@ -499,11 +502,6 @@ async def _generate_with_retries(
             row.attempts = attempt
             row.backend = backend.name
             row.error_message = None
-            # Where the backend may keep its newest preview: the dashboard shows it.
-            row.meta = {
-                **(row.meta or {}),
-                "thumbnail": _relative(home, preview_path(scene_dir, segment.number)),
-            }
             take = begin_take_without_commit(
                 session,
                 row,
@@ -518,6 +516,11 @@ async def _generate_with_retries(
                 negative_prompt=segment.negative,
                 start_image=start_image,
             )
+            # Where the backend may keep its newest preview: the dashboard shows it.
+            row.meta = {
+                **(row.meta or {}),
+                "thumbnail": _relative(home, preview_path(take.folder, segment.number)),
+            }
         kill_point("take")
         request = SegmentRequest(
             scene=brief.context,
@@ -544,7 +547,7 @@ async def _generate_with_retries(
             )
         except (CancelRequested, asyncio.CancelledError) as stopped:
             # Cut off, not failed: nothing of this attempt was kept, so it is not counted.
-            _back_to_pending(studio, segment.id, attempt - 1)  # its take is regenerated on resume
+            _back_to_pending(studio, segment.id, attempt - 1, take)
             if isinstance(stopped, asyncio.CancelledError):
                 raise
             raise RenderCancelled(
@@ -698,13 +701,20 @@ def _fail_segment(studio: Studio, segment_id: int, message: str, *, take_id: int
                 scene.status = SceneState.FAILED
 
 
-def _back_to_pending(studio: Studio, segment_id: int, attempts: int) -> None:
+def _back_to_pending(studio: Studio, segment_id: int, attempts: int, take: TakeStart) -> None:
+    """A segment cut off by a cancel: nothing of the attempt is kept, not even its take."""
     with studio.database.session() as session:
+        made = session.get(TakeModel, take.take_id)
+        if made is not None and made.status == TakeState.GENERATING:
+            session.delete(made)
         row = session.get(SegmentModel, segment_id)
         if row is not None and row.status == SegmentState.PROCESSING:
             row.status = SegmentState.PENDING
             row.attempts = attempts
             row.meta = {k: v for k, v in (row.meta or {}).items() if k != "thumbnail"}
+    shutil.rmtree(take.folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        take.folder.parent.rmdir()  # the segment's folder, when it held only this take
 
 
 def _settle_interrupted(studio: Studio, scene_ids: list[int]) -> None:
