@@ -15,11 +15,9 @@ after a ``cut`` is a new shot and starts at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import shutil
 import time
-from collections.abc import Callable, Collection, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,43 +25,32 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 
-from studio._exceptions import RenderError
 from studio._video import (
     remove_abandoned,
 )
-from studio.backends import Backend, ProgressEvent, SegmentRequest, SegmentResult, create_backend
-from studio.backends._base import preview_path
-from studio.quality import Decision
-from studio.render._cancel import CancelRequested, CancelWatch
-from studio.render._check import SegmentCheck, check_segment, record_feedback_without_commit, thresholds_for
-from studio.render._correction import correct_and_verify, remove_abandoned_corrections, settle_correction
-from studio.render._escalation import (
-    SEED_STEP,
-    AttemptPlan,
-    attempt_record,
-    first_attempt,
-    next_attempt,
-    to_review,
+from studio.backends import Backend, create_backend
+from studio.render._attempt import (
+    SegmentSnapshot,
+    generate_with_retries,
+    home_relative,
 )
-from studio.render._holds import deliver_held, thresholds_on
+from studio.render._cancel import CancelWatch
+from studio.render._check import thresholds_for
+from studio.render._correction import remove_abandoned_corrections
+from studio.render._holds import thresholds_on
 from studio.render._memory import SceneBrief
 from studio.render._prepare import episode_dir, prepare_episode, slug
+from studio.render._progress import ProgressSink, RenderCancelled, RenderProgress, RenderTracker
 from studio.render._stitch import SceneClip, stitch_episode, stitch_scene
 from studio.render._takes import (
-    TakeStart,
-    begin_take_without_commit,
     continues_from,
-    finish_take_without_commit,
     finished_for_pass,
-    kill_point,
-    pending_retake,
-    retake_prompt,
     takes_summary,
 )
 from studio.sound._render import finish_sound, speak_episode
-from studio.storage._models import SceneModel, SegmentModel, TakeModel, utcnow
-from studio.storage._states import ChosenBy, EpisodeState, RenderPass, SceneState, SegmentState, TakeState
-from studio.storage._takes import choose_take_without_commit, find_chosen_take
+from studio.storage._models import SceneModel, SegmentModel, utcnow
+from studio.storage._states import EpisodeState, RenderPass, SceneState, SegmentState
+from studio.storage._takes import find_chosen_take
 
 if TYPE_CHECKING:
     from studio._studio import Studio
@@ -84,19 +71,6 @@ TRANSITION_SECONDS = 0.5  # fade / dissolve / wipe between scenes (the seed's sc
 DEFAULT_SCENE_CONCURRENCY = 2
 
 
-class RenderCancelled(RenderError):
-    """The render stopped because cancellation was requested; finished work is kept."""
-
-
-@dataclass(frozen=True)
-class RenderProgress:
-    fraction: float  # of the whole episode, 0..1
-    message: str
-    scene: int | None = None
-    segment: int | None = None
-
-
-ProgressSink = Callable[[RenderProgress], None]
 
 
 @dataclass
@@ -237,7 +211,7 @@ async def _render(
     # stitching left its temporary files there.
     remove_abandoned(out_dir)
     remove_abandoned(out_dir.parent)
-    tracker = _Progress(studio, [b.scene_id for b in briefs], progress, watch)
+    tracker = RenderTracker(studio, [b.scene_id for b in briefs], progress, watch)
     _set_episode_status(studio, briefs[0], EpisodeState.GENERATING)
     done_events = {b.number: asyncio.Event() for b in briefs}
     limit = asyncio.Semaphore(scene_concurrency)
@@ -331,7 +305,7 @@ async def _render_scene(
     chained_from: int | None,
     max_attempts: int,
     parameters: dict[str, Any],
-    tracker: _Progress,
+    tracker: RenderTracker,
     watch: CancelWatch,
     render_pass: RenderPass = RenderPass.PREVIS,
     retry_review: bool = False,
@@ -388,7 +362,7 @@ async def _render_scene(
                 and finished_for_pass(row, chosen, home, render_pass=render_pass, retry_review=retry_review)
                 and continues_from(chosen, start_image, home)
             )
-            snapshot = _SegmentSnapshot.of(row)
+            snapshot = SegmentSnapshot.of(row)
         if done and snapshot.last_frame_path:
             start_image = home / snapshot.last_frame_path
             anchor = anchor or (home / snapshot.first_frame_path if snapshot.first_frame_path else None)
@@ -401,7 +375,7 @@ async def _render_scene(
             raise RenderCancelled(
                 "render cancelled; finished segments are kept", episode=brief.episode, scene=brief.number
             )
-        result, check = await _generate_with_retries(
+        result, check = await generate_with_retries(
             studio,
             backend,
             brief,
@@ -424,297 +398,6 @@ async def _render_scene(
         time_offset += snapshot.duration_seconds
         tracker.segment_done(brief.scene_id, number)
     _stitch_scene(studio, brief, scene_dir)
-
-
-@dataclass(frozen=True)
-class _SegmentSnapshot:
-    id: int
-    number: int
-    prompt: str
-    negative: str
-    seed: int
-    duration_seconds: float
-    fps: int
-    attempts: int
-    first_frame_path: str | None
-    last_frame_path: str | None
-    sharpness: float | None
-    first_attempt: int = 1  # > 1 when a killed run is resumed mid-retries
-
-    @classmethod
-    def of(cls, row: SegmentModel) -> _SegmentSnapshot:
-        retake = pending_retake(row)
-        interrupted = row.status == SegmentState.PROCESSING and (row.attempts or 0) > 0
-        return cls(
-            id=row.id,
-            number=row.segment_number,
-            prompt=retake_prompt(row),
-            negative=row.negative_prompt or "",
-            seed=int(retake["seed"]) if retake and "seed" in retake else row.seed or 0,
-            duration_seconds=row.duration_seconds,
-            fps=row.fps,
-            attempts=row.attempts or 0,
-            first_frame_path=row.first_frame_path,
-            last_frame_path=row.last_frame_path,
-            sharpness=(row.scores or {}).get("sharpness"),
-            first_attempt=_resumed_attempt(row) if interrupted else 1,
-        )
-
-
-def _resumed_attempt(row: SegmentModel) -> int:
-    """A killed run's attempt: the one whose take was still generating, else the next.
-    So ``max_attempts`` counts every take of the run, across kills."""
-    attempts = row.attempts or 0
-    if any(t.status == TakeState.GENERATING for t in row.takes):
-        return max(attempts, 1)
-    return attempts + 1
-
-
-async def _generate_with_retries(
-    studio: Studio,
-    backend: Backend,
-    brief: SceneBrief,
-    segment: _SegmentSnapshot,
-    scene_dir: Path,
-    *,
-    start_image: Path | None,
-    anchor: Path | None,
-    reference_sharpness: float | None,
-    time_offset: float,
-    thresholds: Any,
-    max_attempts: int,
-    parameters: dict[str, Any],
-    tracker: _Progress,
-    watch: CancelWatch,
-    render_pass: RenderPass = RenderPass.PREVIS,
-) -> tuple[SegmentResult, SegmentCheck]:
-    home = studio.home
-    characters = [(brief.character_ids[c.name], c) for c in brief.inputs.characters]
-    start = min(segment.first_attempt, max_attempts)  # > 1 when a killed run is resumed
-    plan = _plan_for(backend, parameters, segment.seed, start)
-    for attempt in range(start, max_attempts + 1):
-        seed = plan.seed
-        sent = plan.parameters(parameters)  # the base plus this attempt's rung, never accumulated
-        with studio.database.session() as session:
-            row = session.get(SegmentModel, segment.id)
-            assert row is not None
-            row.status = SegmentState.PROCESSING
-            row.attempts = attempt
-            row.backend = backend.name
-            row.error_message = None
-            take = begin_take_without_commit(
-                session,
-                row,
-                home=home,
-                scene_dir=scene_dir,
-                render_pass=render_pass,
-                attempt=attempt,
-                backend=backend.name,
-                seed=seed,
-                parameters=sent,
-                prompt=segment.prompt,
-                negative_prompt=segment.negative,
-                start_image=start_image,
-            )
-            # Where the backend may keep its newest preview: the dashboard shows it.
-            row.meta = {
-                **(row.meta or {}),
-                "thumbnail": _relative(home, preview_path(take.folder, segment.number)),
-            }
-        kill_point("take")
-        request = SegmentRequest(
-            scene=brief.context,
-            segment_number=segment.number,
-            segment_count=tracker.segment_count(brief.scene_id),
-            prompt=segment.prompt,
-            negative_prompt=segment.negative,
-            seed=seed,
-            duration_seconds=segment.duration_seconds,
-            fps=segment.fps // brief.defaults.animate_on,  # on twos: half the frames, held later
-            width=brief.defaults.width,
-            height=brief.defaults.height,
-            output_dir=take.folder,
-            start_image=start_image,
-            time_offset=time_offset,
-            parameters=sent,
-        )
-        began = time.perf_counter()
-        try:
-            result = await watch.generate(
-                backend.generate(
-                    request, lambda event: tracker.segment_progress(brief.scene_id, segment.number, event)
-                )
-            )
-        except (CancelRequested, asyncio.CancelledError) as stopped:
-            # Cut off, not failed: nothing of this attempt was kept, so it is not counted.
-            _back_to_pending(studio, segment.id, attempt - 1, take)
-            if isinstance(stopped, asyncio.CancelledError):
-                raise
-            raise RenderCancelled(
-                f"render cancelled during scene {brief.number}, segment {segment.number}; "
-                "finished segments are kept",
-                episode=brief.episode,
-                scene=brief.number,
-                segment=segment.number,
-            ) from None
-        except Exception as error:
-            _fail_segment(studio, segment.id, f"{type(error).__name__}: {error}", take_id=take.take_id)
-            raise RenderError(
-                f"scene {brief.number}, segment {segment.number}, attempt {attempt}: {error}",
-                episode=brief.episode,
-                scene=brief.number,
-                segment=segment.number,
-                attempt=attempt,
-            ) from error
-        kill_point("generated")
-
-        def recheck(video: Path, attempt: int = attempt) -> SegmentCheck:
-            return check_segment(
-                video,
-                previous_last_frame=start_image,
-                anchor_frame=anchor,
-                reference_sharpness=reference_sharpness,
-                thresholds=thresholds,
-                attempt=attempt,
-                max_attempts=max_attempts,
-                series_path=video.with_suffix(".quality.json"),
-            )
-
-        check = recheck(result.video_path)
-        correction = None
-        if check.decision.action is Decision.COLOR_CORRECT and anchor is not None:
-            outcome = correct_and_verify(result, check, anchor=anchor, fps=request.fps, recheck=recheck)
-            correction = outcome.to_json()
-            log.info("scene %s segment %s: %s", brief.number, segment.number, outcome.note)
-            check = settle_correction(outcome, attempt=attempt, max_attempts=max_attempts)
-        following: AttemptPlan | None = None
-        if check.decision.action is Decision.RETRY:
-            upcoming = next_attempt(backend, parameters, segment.seed, attempt + 1)
-            if isinstance(upcoming, str):
-                check = to_review(check, upcoming)
-            else:
-                following = upcoming
-        elapsed = time.perf_counter() - began
-        final = check.decision.action in (Decision.PASS, Decision.COLOR_CORRECT, Decision.REVIEW)
-        if final:  # checked as generated; delivered at the project's fps
-            result = deliver_held(result, animate_on=brief.defaults.animate_on, fps=segment.fps)
-        with studio.database.session() as session:
-            row = session.get(SegmentModel, segment.id)
-            assert row is not None
-            record_feedback_without_commit(
-                session,
-                segment_id=segment.id,
-                attempt=attempt,
-                prompt=segment.prompt,
-                check=check,
-                characters=characters,
-                parameters={"seed": seed, **sent, "escalation": dict(plan.changes)},
-            )
-            scores = check.analysis.scores
-            kept_for_review = check.decision.action is Decision.REVIEW
-            made = finish_take_without_commit(
-                session,
-                take.take_id,
-                status=(TakeState.REVIEW if kept_for_review else TakeState.PASSED)
-                if final
-                else TakeState.RETRIED,
-                files=(
-                    _relative(home, result.video_path),
-                    _relative(home, result.first_frame_path),
-                    _relative(home, result.last_frame_path),
-                ),
-                frame_count=result.frame_count,
-                leading_duplicate=result.leading_duplicate,
-                scores=check.summary(),
-                overall=scores.overall,
-                seconds=elapsed,
-            )
-            record = attempt_record(plan, check, correction=correction)
-            made.meta = {"backend": dict(result.metadata), "attempt": record}
-            row.generation_time_seconds = elapsed
-            meta = dict(row.meta or {})
-            if final:
-                meta.pop("thumbnail", None)  # the preview is gone: the last frame shows it
-            meta["attempts"] = [
-                *[a for a in meta.get("attempts", []) if a.get("attempt") != attempt],
-                record,
-            ]
-            if not final and find_chosen_take(session, row.id) is None:
-                # Until a take passes, the segment shows its latest attempt's scores.
-                row.scores = check.summary()
-                row.overall_quality_score = scores.overall
-            if final:
-                choose_take_without_commit(session, row, made, chosen_by=ChosenBy.AUTO)
-                # A new picture: the queued retake is done, and a review was of the old one.
-                meta = {k: v for k, v in meta.items() if k not in ("retake", "review")}
-                meta["backend"] = dict(result.metadata)
-                row.status = SegmentState.REVIEW if kept_for_review else SegmentState.COMPLETED
-                row.completed_at = utcnow()
-                scene = session.get(SceneModel, brief.scene_id)
-                assert scene is not None
-                scene.completed_segments = sum(1 for s in scene.segments if s.status in _FINISHED)
-            row.meta = meta
-        if final:
-            if check.decision.action is Decision.REVIEW:
-                log.warning(
-                    "scene %s segment %s kept for review: %s",
-                    brief.number,
-                    segment.number,
-                    "; ".join(check.decision.reasons),
-                )
-            return result, check
-        log.info(
-            "scene %s segment %s attempt %s: %s",
-            brief.number,
-            segment.number,
-            attempt,
-            "; ".join(check.decision.reasons),
-        )
-        assert following is not None
-        plan = following
-    raise AssertionError("decide() returns a final action on the last attempt")  # pragma: no cover
-
-
-def _plan_for(backend: Backend, parameters: Mapping[str, Any], seed: int, attempt: int) -> AttemptPlan:
-    """The plan of attempt ``attempt``: the first, or the rung a resumed run had reached."""
-    if attempt == 1:
-        return first_attempt(seed)
-    plan = next_attempt(backend, parameters, seed, attempt)
-    if isinstance(plan, str):  # no rung left to change: still a take of its own, by its seed
-        return AttemptPlan(attempt=attempt, seed=seed + SEED_STEP * (attempt - 1))
-    return plan
-
-
-_FINISHED = (SegmentState.COMPLETED, SegmentState.REVIEW, SegmentState.APPROVED)
-
-
-def _fail_segment(studio: Studio, segment_id: int, message: str, *, take_id: int | None = None) -> None:
-    with studio.database.session() as session:
-        if take_id is not None:
-            finish_take_without_commit(session, take_id, status=TakeState.FAILED, error=message)
-        row = session.get(SegmentModel, segment_id)
-        if row is not None:
-            row.status = SegmentState.FAILED
-            row.error_message = message
-            scene = session.get(SceneModel, row.scene_id)
-            if scene is not None:
-                scene.status = SceneState.FAILED
-
-
-def _back_to_pending(studio: Studio, segment_id: int, attempts: int, take: TakeStart) -> None:
-    """A segment cut off by a cancel: nothing of the attempt is kept, not even its take."""
-    with studio.database.session() as session:
-        made = session.get(TakeModel, take.take_id)
-        if made is not None and made.status == TakeState.GENERATING:
-            session.delete(made)
-        row = session.get(SegmentModel, segment_id)
-        if row is not None and row.status == SegmentState.PROCESSING:
-            row.status = SegmentState.PENDING
-            row.attempts = attempts
-            row.meta = {k: v for k, v in (row.meta or {}).items() if k != "thumbnail"}
-    shutil.rmtree(take.folder, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        take.folder.parent.rmdir()  # the segment's folder, when it held only this take
 
 
 def _settle_interrupted(studio: Studio, scene_ids: list[int]) -> None:
@@ -749,7 +432,7 @@ def _stitch_scene(studio: Studio, brief: SceneBrief, scene_dir: Path) -> None:
     with studio.database.session() as session:
         scene = session.get(SceneModel, brief.scene_id)
         assert scene is not None
-        scene.final_video_path = _relative(home, video)
+        scene.final_video_path = home_relative(home, video)
         scene.exit_keyframe_path = scene.segments[-1].last_frame_path
         scene.actual_duration_seconds = sum(s.duration_seconds for s in scene.segments)
         scene.status = (
@@ -773,7 +456,7 @@ def _stitch_episode(studio: Studio, briefs: list[SceneBrief], out_dir: Path) -> 
     with studio.database.session() as session:
         episode_row = session.get(SceneModel, briefs[0].scene_id).episode  # type: ignore[union-attr]
         assert episode_row is not None
-        episode_row.final_video_path = _relative(home, video)
+        episode_row.final_video_path = home_relative(home, video)
         episode_row.status = EpisodeState.COMPLETED
         episode_row.completed_at = utcnow()
     return video
@@ -791,10 +474,6 @@ def _set_scene_status(studio: Studio, scene_id: int, status: SceneState) -> None
         scene = session.get(SceneModel, scene_id)
         if scene is not None:
             scene.status = status
-
-
-def _relative(home: Path, path: Path) -> str:
-    return Path(path).resolve().relative_to(home.resolve()).as_posix()
 
 
 def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]]:
@@ -833,58 +512,3 @@ def scene_summaries(studio: Studio, scene_ids: list[int]) -> list[dict[str, Any]
                 }
             )
         return result
-
-
-class _Progress:
-    """Turns segment events into episode-wide progress (by planned frames, not by time)."""
-
-    def __init__(
-        self, studio: Studio, scene_ids: list[int], sink: ProgressSink, watch: CancelWatch | None = None
-    ) -> None:
-        self._sink = sink
-        self._watch = watch
-        self._frames: dict[tuple[int, int], int] = {}
-        self._numbers: dict[int, int] = {}
-        with studio.database.session() as session:
-            for scene_id in scene_ids:
-                scene = session.get(SceneModel, scene_id)
-                assert scene is not None
-                for s in scene.segments:
-                    self._frames[(scene_id, s.segment_number)] = max(1, round(s.duration_seconds * s.fps))
-                self._numbers[scene_id] = scene.scene_number
-        self._total = sum(self._frames.values())
-        self._done: dict[tuple[int, int], float] = {}
-
-    def segment_count(self, scene_id: int) -> int:
-        return sum(1 for key in self._frames if key[0] == scene_id)
-
-    def segment_progress(self, scene_id: int, number: int, event: ProgressEvent) -> None:
-        # Never back: a retried attempt (or a job resumed on another server) counts up from
-        # zero again, and the bar, the CLI and the job row must not jump down.
-        key = (scene_id, number)
-        self._done[key] = max(self._done.get(key, 0.0), min(1.0, max(0.0, event.fraction)))
-        self.emit(self._fraction(), event.message, scene_id, number)
-        if self._watch is not None:
-            self._watch.check()  # a cancel is seen at the next frame, not the next poll
-
-    def segment_done(self, scene_id: int, number: int) -> None:
-        self._done[(scene_id, number)] = 1.0
-        self.emit(
-            self._fraction(), f"scene {self._numbers[scene_id]} segment {number} done", scene_id, number
-        )
-
-    def scene_done(self, scene_id: int) -> None:
-        for key in self._frames:
-            if key[0] == scene_id:
-                self._done[key] = 1.0
-        self.emit(self._fraction(), f"scene {self._numbers[scene_id]} already rendered", scene_id)
-
-    def _fraction(self) -> float:
-        done = sum(self._frames[key] * f for key, f in self._done.items() if key in self._frames)
-        return min(0.999, done / self._total) if self._total else 0.0
-
-    def emit(
-        self, fraction: float, message: str, scene_id: int | None = None, segment: int | None = None
-    ) -> None:
-        scene = self._numbers.get(scene_id) if scene_id is not None else None
-        self._sink(RenderProgress(fraction=fraction, message=message, scene=scene, segment=segment))
