@@ -129,7 +129,9 @@ class QualityPanel(Panel):
         self.approve.on_click(guard("Saving the review")(lambda _: self.review("approved")))
         self.reject.on_click(guard("Saving the review")(lambda _: self.review("rejected")))
         self.segment_review = w.HTML()
-        self.retakes = RetakeWatch(studio, self._retake_finished, background=watch)
+        self.retakes = RetakeWatch(
+            studio, guard("Showing the retake")(self._retake_finished), background=watch
+        )
         self.takes = TakesView(studio, self.feedback, self._take_chosen)
         self.retake_scope = w.Dropdown(
             description="Retake",

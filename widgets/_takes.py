@@ -10,6 +10,7 @@ was queued), and calls back once they finish so the panel can show the new take.
 from __future__ import annotations
 
 import html
+import logging
 import threading
 from collections.abc import Callable
 
@@ -21,6 +22,8 @@ from studio.project import TakeInfo, choose_take, list_takes
 from widgets._feedback import Feedback, badge, read_bytes
 
 __all__ = ["RetakeWatch", "TakesView", "queue_retake"]
+
+log = logging.getLogger("widgets")
 
 MAX_TAKE_BYTES = 50 * 1024 * 1024  # a take's video; larger ones are listed without a player
 
@@ -119,8 +122,15 @@ class RetakeWatch:
             self._thread = None
 
     def _poll(self) -> None:
+        failures = 0
         while self.jobs and not self._stop.wait(self.interval):
-            self.check()
+            try:
+                self.check()
+                failures = 0
+            except Exception as error:  # keep following; say it once, not every second
+                failures += 1
+                if failures == 1:
+                    log.warning("following retakes failed: %s", error)
 
 
 class TakesView:
