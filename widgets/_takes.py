@@ -173,6 +173,7 @@ class TakesView:
             f"{seed}{overall} "
             f"{badge(take.status)}{chosen}{notes}"
         )
+        label.layout.width = "420px"  # the players line up in a column, whatever the label says
         label.add_class("studio-take-label")
         children: list[w.Widget] = [label]
         video = self._video(take)
