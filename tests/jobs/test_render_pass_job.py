@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from studio._config import Settings
 from studio._studio import Studio
-from studio.jobs import InvalidJobError, JobStatus, Worker, enqueue_renders, get_job, list_jobs
+from studio.jobs import InvalidJobError, JobStatus, enqueue_renders, get_job, list_jobs
 from studio.project import list_segments, list_takes
+from tests.jobs._helpers import Workers
 
 pytestmark = [pytest.mark.slow]
 
 
-def test_a_final_pass_job_renders_final_takes_through_the_notebook(settings: Settings) -> None:
+def test_a_final_pass_job_renders_final_takes_through_the_notebook(
+    settings: Settings, workers_for: Callable[[Settings], Workers]
+) -> None:
     with Studio.open(settings=settings, upgrade=True) as studio:
         studio.import_demo()
         [job_id] = enqueue_renders(studio.database, [1], render_pass="final").created.values()
         assert get_job(studio.database, job_id).parameters["render_pass"] == "final"
-        stats = Worker(studio.database, studio.settings, once=True, lease_seconds=60, poll_seconds=0.05).run()
+        workers = workers_for(settings)  # `studio worker --once`, as the dashboard launches it
+        assert workers.wait(workers.start("--once", "--lease-seconds", "30"), timeout=300) == 0, (
+            workers.logs()
+        )
         info = get_job(studio.database, job_id)
-        assert (stats.succeeded, info.status) == (1, JobStatus.SUCCEEDED), info.error
+        assert info.status is JobStatus.SUCCEEDED, (info.error, workers.logs())
         assert info.report_path is not None
         report = (studio.home / info.report_path).read_text(encoding="utf-8")
         assert 'render_pass = \\"final\\"' in report and "pass: final (backend animatic)" in report
