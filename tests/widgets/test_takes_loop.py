@@ -20,7 +20,7 @@ from studio.jobs._store import claim_next, finish
 from studio.project import list_segments, list_takes
 from studio.render import render_episode
 from tests.widgets.conftest import FakeWorkers
-from widgets import QualityPanel, QueuePanel
+from widgets import QualityPanel, QueuePanel, StoryboardPanel
 
 
 @pytest.fixture
@@ -153,3 +153,35 @@ def test_the_final_pass_is_offered_beside_a_generator_and_travels_in_the_job(
         panel.refresh()
         assert "comfyui · final pass" in panel.renders.children[0].children[0].value
         panel.close()
+
+
+@pytest.mark.parametrize("what", ["segment", "scene"])
+def test_the_storyboard_retakes_a_segment_or_a_scene(
+    rendered: Studio, workers: FakeWorkers, what: str
+) -> None:
+    studio = rendered
+    panel = StoryboardPanel(studio, watch=False)
+    scene_two = list_segments(studio, 2)
+    panel.select(episode=1, scene=2, segment=scene_two[-1].number)
+    panel.retake_notes.value = "rain on the window"
+    (panel.retake_segment if what == "segment" else panel.retake_scene).click()
+    (job,) = list_jobs(studio.database)
+    assert job.job_type == RETAKE_JOB_TYPE and len(workers.processes) == 1
+    label = f"segment 2.{scene_two[-1].number}" if what == "segment" else "scene 2"
+    assert f"Retake of {label} queued as job {job.id}" in panel.feedback.last_message
+    run_queued_jobs(studio)
+    panel.retakes.check()
+    assert f"Retake job {job.id} is done" in panel.feedback.last_message
+    retaken = [s.id for s in scene_two if len(list_takes(studio, s.id)) == 2]
+    assert retaken == ([scene_two[-1].id] if what == "segment" else [s.id for s in scene_two])
+    assert "rain on the window" in list_takes(studio, retaken[0])[1].prompt
+    panel.close()
+
+
+def test_the_storyboard_says_to_choose_a_segment_before_a_segment_retake(empty_studio: Studio) -> None:
+    empty_studio.import_demo()
+    panel = StoryboardPanel(empty_studio, watch=False)  # never rendered: no segments yet
+    panel.retake_segment.click()
+    assert panel.feedback.last_level == "error" and "choose a segment first" in panel.feedback.last_message
+    assert list_jobs(empty_studio.database) == []
+    panel.close()
