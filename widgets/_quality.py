@@ -2,8 +2,13 @@
 
 Charts are drawn with matplotlib's object API on an Agg canvas and shown as PNG in an
 ``Image`` widget: no pyplot state, no backend selection, and the same bytes in
-JupyterLab, Voila and tests. A review (approve or reject, 1-5, notes) is stored as user
-feedback by :func:`studio.project._editing.rate_segment`.
+JupyterLab, Voila and tests. A review (1-5, notes) approves the segment's chosen take
+(:func:`studio.project.approve_segment`) or rejects it
+(:func:`studio.project.reject_segment`), which queues a retake with the notes; the panel
+then queues a ``retake`` job that a dashboard worker renders (never this kernel), and
+shows the new take once it is done. Every take of the segment is listed with a player
+and a "Use this take" button, so takes can be played side by side and one chosen. A
+segment, its scene or a time range of the episode can be retaken from here too.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from typing import Any
 import ipywidgets as w
 
 from studio import Studio
-from studio.project import QualityRow, list_episodes, quality_rows, rate_segment
+from studio.jobs import JobInfo, JobStatus
+from studio.project import QualityRow, TakeInfo, approve_segment, list_episodes, quality_rows, reject_segment
 from widgets._feedback import Feedback, MediaCache, Panel, badge, plural, read_bytes
+from widgets._takes import RetakeWatch, TakesView, queue_retake
 
 __all__ = ["QualityPanel", "render_charts"]
 
@@ -82,9 +89,13 @@ class QualityPanel(Panel):
         project: Project title; ``None`` for the only project.
         lazy: Draw the charts only when :meth:`refresh` is first called (the app does
             that when the tab is opened), so opening the dashboard stays fast.
+        watch: Follow queued retake jobs in a background thread (tests call
+            ``panel.retakes.check()`` instead).
     """
 
-    def __init__(self, studio: Studio, *, project: str | None = None, lazy: bool = False) -> None:
+    def __init__(
+        self, studio: Studio, *, project: str | None = None, lazy: bool = False, watch: bool = True
+    ) -> None:
         self.studio = studio
         self.project = project
         self.feedback = Feedback()
@@ -118,6 +129,23 @@ class QualityPanel(Panel):
         self.approve.on_click(guard("Saving the review")(lambda _: self.review("approved")))
         self.reject.on_click(guard("Saving the review")(lambda _: self.review("rejected")))
         self.segment_review = w.HTML()
+        self.retakes = RetakeWatch(
+            studio, guard("Showing the retake")(self._retake_finished), background=watch
+        )
+        self.takes = TakesView(studio, self.feedback, self._take_chosen)
+        self.retake_scope = w.Dropdown(
+            description="Retake",
+            options=[("this segment", "segment"), ("its scene", "scene"), ("a time range", "range")],
+            value="segment",
+        )
+        self.retake_scope.add_class("studio-retake-scope")
+        self.retake_start = w.BoundedFloatText(description="From (s)", min=0.0, max=1e7, value=0.0)
+        self.retake_end = w.BoundedFloatText(description="To (s)", min=0.0, max=1e7, value=0.0)
+        self.retake_start.add_class("studio-retake-start")
+        self.retake_end.add_class("studio-retake-end")
+        self.retake_button = w.Button(description="Retake", icon="redo")
+        self.retake_button.add_class("studio-retake")
+        self.retake_button.on_click(guard("Queueing the retake")(lambda _: self.retake()))
         self._media = MediaCache()
         # What is being rated: the segment's video, or its frame while there is none.
         self.preview_video = w.Video(format="mp4", autoplay=False, controls=True, loop=True, width=384)
@@ -140,6 +168,9 @@ class QualityPanel(Panel):
                 self.rating,
                 self.notes,
                 w.HBox([self.approve, self.reject]),
+                w.HTML("<b>Takes</b>"),
+                self.takes.widget,
+                w.HBox([self.retake_scope, self.retake_start, self.retake_end, self.retake_button]),
                 self.feedback.widget,
             ]
         )
@@ -168,26 +199,74 @@ class QualityPanel(Panel):
         self._draw()
 
     def review(self, verdict: str) -> int | None:
-        """Store the review of the chosen segment; returns the feedback id."""
+        """Approve or reject the chosen segment; returns the first feedback id when rated.
+
+        A rejection queues a retake with the notes and a ``retake`` job that a dashboard
+        worker renders; the new take is listed (and chosen) once it is done.
+        """
         segment_id = self.segment.value
         if segment_id is None:
             self.feedback.warning("Choose a segment to review (render the episode first).")
             return None
-        feedback_id = rate_segment(
-            self.studio,
-            int(segment_id),
-            rating=int(self.rating.value),
-            verdict="approved" if verdict == "approved" else "rejected",
-            notes=self.notes.value,
-        )
-        label = next((r.label for r in self._rows if r.segment_id == segment_id), str(segment_id))
         notes = self.notes.value.strip()
+        rating = int(self.rating.value)
+        if verdict == "approved":
+            feedback_id = approve_segment(self.studio, int(segment_id), rating=rating, notes=notes)
+        else:
+            feedback_id = reject_segment(self.studio, int(segment_id), rating=rating, notes=notes)
+        label = next((r.label for r in self._rows if r.segment_id == segment_id), str(segment_id))
         self.notes.value = ""
+        said = f' Your note is kept with it: "{notes}".' if notes else ""
+        message = f"Segment {label} {verdict} with {rating}/5.{said}"
+        if verdict != "approved":
+            queued = queue_retake(
+                self.studio, self.feedback, episode=self.episode.value, project=self.project
+            )
+            self.retakes.follow(queued.job.id)
+            message += f" Its retake is queued as job {queued.job.id}; the new take shows here when done."
         self.refresh()
         self.segment.value = segment_id
-        said = f' Your note is kept with it: "{notes}".' if notes else ""
-        self.feedback.success(f"Segment {label} {verdict} with {self.rating.value}/5.{said}")
+        self.feedback.success(message)
         return feedback_id
+
+    def retake(self) -> int | None:
+        """Queue a retake of the chosen segment, its scene, or a time range of the
+        episode (with the notes); returns the job id."""
+        row = next((r for r in self._rows if r.segment_id == self.segment.value), None)
+        scope = self.retake_scope.value
+        if self.episode.value is None or (row is None and scope != "range"):
+            self.feedback.warning("Choose a segment to retake (render the episode first).")
+            return None
+        notes = self.notes.value.strip()
+        selection: dict[str, int | float] = {}
+        if scope == "range":
+            start, end = float(self.retake_start.value), float(self.retake_end.value)
+            if end <= start:
+                self.feedback.warning("Give a time range whose end (To) is after its start (From).")
+                return None
+            selection, what = {"start": start, "end": end}, f"seconds {start:g}-{end:g}"
+        elif row is not None and scope == "scene":
+            selection, what = {"scene": row.scene}, f"scene {row.scene}"
+        elif row is not None:
+            selection, what = {"segment": row.segment_id}, f"segment {row.label}"
+        queued = queue_retake(
+            self.studio,
+            self.feedback,
+            episode=self.episode.value,
+            project=self.project,
+            notes=notes,
+            **selection,  # type: ignore[arg-type]
+        )
+        self.notes.value = ""
+        self.retakes.follow(queued.job.id)
+        self.refresh()
+        self.feedback.info(f"Retake of {what} queued as job {queued.job.id}; its takes show here when done.")
+        return queued.job.id
+
+    def close(self) -> None:
+        """Stop following retakes, then close every widget."""
+        self.retakes.stop()
+        super().close()
 
     # ---------------------------------------------------------------- internals
 
@@ -229,9 +308,23 @@ class QualityPanel(Panel):
             self.events.value = "<i>No flagged events.</i>"
         self._show_review()
 
+    def _retake_finished(self, job: JobInfo) -> None:
+        if job.status is JobStatus.SUCCEEDED:
+            self.refresh()
+            self.feedback.success(f"Retake job {job.id} is done: the new take is listed under Takes.")
+        elif job.status is JobStatus.CANCELLED:
+            self.feedback.warning(f"Retake job {job.id}: {job.message or 'cancelled'}")
+        else:
+            self.feedback.error(f"Retake job {job.id} failed: {job.error or job.message}")
+
+    def _take_chosen(self, take: TakeInfo) -> None:
+        self.refresh()
+        self.segment.value = take.segment_id
+
     def _show_review(self) -> None:
         row = next((r for r in self._rows if r.segment_id == self.segment.value), None)
         self._show_preview(row)
+        self.takes.show(row.segment_id if row is not None else None)
         if row is None:
             self.segment_review.value = ""
             return

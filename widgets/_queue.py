@@ -24,6 +24,7 @@ import ipywidgets as w
 from studio import Studio
 from studio.jobs import (
     RENDER_JOB_TYPE,
+    RETAKE_JOB_TYPE,
     DashboardWorker,
     JobInfo,
     JobStatus,
@@ -119,9 +120,14 @@ class _RenderRow:
             text = html.escape(job.message or "waiting for a worker")
         else:
             text = html.escape(job.error or job.message)
-        backend = html.escape(str(job.parameters.get("backend", "animatic")))
+        if job.job_type == RENDER_JOB_TYPE:
+            what = html.escape(str(job.parameters.get("backend", "animatic")))
+            if job.parameters.get("render_pass"):
+                what += f" · {html.escape(str(job.parameters['render_pass']))} pass"
+        else:
+            what = html.escape(job.job_type)
         with self.widget.hold_sync():
-            self.label.value = f"Episode {episode} · {backend} · job {job.id} {badge(job.status.value)}"
+            self.label.value = f"Episode {episode} · {what} · job {job.id} {badge(job.status.value)}"
             self.bar.value = fraction
             self.bar.bar_style = _BAR_STYLES.get(job.status, "")
             self.message.value = f"<small>{fraction:.0%}{counts} {text}</small>"
@@ -166,6 +172,17 @@ class QueuePanel(Panel):
         self.render_button = w.Button(description="Render", icon="film", button_style="primary")
         self.render_button.add_class("studio-render")
         self.render_button.on_click(guard("Starting the render")(lambda _: self.start_render()))
+        # The final pass re-renders the chosen previs takes on a generator; the animatic
+        # has no final look of its own, so the button is offered only beside one.
+        self.final_button = w.Button(
+            description="Render final pass",
+            icon="star",
+            layout=w.Layout(display=None if "comfyui" in backends else "none"),
+        )
+        self.final_button.add_class("studio-render-final")
+        self.final_button.on_click(
+            guard("Starting the final pass")(lambda _: self.start_render(render_pass="final"))
+        )
         self.episode.observe(guard("Reading progress")(lambda _: self.refresh()), names="value")
 
         self.progress = w.FloatProgress(
@@ -210,7 +227,7 @@ class QueuePanel(Panel):
 
         self.widget = w.VBox(
             [
-                w.HBox([self.episode, self.backend, self.render_button]),
+                w.HBox([self.episode, self.backend, self.render_button, self.final_button]),
                 w.HBox([self.progress, self.play_episode]),
                 self.progress_text,
                 self.preview,
@@ -244,14 +261,23 @@ class QueuePanel(Panel):
         if numbers:
             self.episode.value = current if current in numbers else numbers[0]
 
-    def start_render(self) -> QueuedRender | None:
-        """Queue a render of the chosen episode and make sure a worker runs it."""
+    def start_render(self, *, render_pass: str | None = None) -> QueuedRender | None:
+        """Queue a render of the chosen episode and make sure a worker runs it.
+
+        ``render_pass="final"`` renders the final pass on the chosen backend (the
+        animatic when none other is chosen is refused: it has no final look).
+        """
         episode = self.episode.value
         if episode is None:
             self.feedback.warning("There is no episode to render; import a screenplay first.")
             return None
         backend = self.backend.value
-        queued = start_render(self.studio, episode=episode, project=self.project, backend=backend)
+        if render_pass == "final" and backend == "animatic":
+            self.feedback.warning("Choose a generator backend (comfyui) for the final pass.")
+            return None
+        queued = start_render(
+            self.studio, episode=episode, project=self.project, backend=backend, render_pass=render_pass
+        )
         self._mine.add(queued.job.id)
         if queued.already_active:
             self.feedback.warning(
@@ -259,8 +285,9 @@ class QueuePanel(Panel):
                 f"cancel it or wait.{_worker_note(queued.worker)}"
             )
         else:
+            what = "the final pass of episode" if render_pass == "final" else "rendering episode"
             self.feedback.info(
-                f"Started rendering episode {episode} on {backend} as job {queued.job.id}."
+                f"Started {what} {episode} on {backend} as job {queued.job.id}."
                 f"{_worker_note(queued.worker)}"
             )
         self.refresh()
@@ -313,7 +340,7 @@ class QueuePanel(Panel):
         with self._lock:
             jobs = list_jobs(self.studio.database, limit=20)
             self._refresh_episode(jobs)
-            self._refresh_renders([j for j in jobs if j.job_type == RENDER_JOB_TYPE][:10])
+            self._refresh_renders([j for j in jobs if j.job_type in (RENDER_JOB_TYPE, RETAKE_JOB_TYPE)][:10])
             self._refresh_jobs(jobs)
             self._keep_running(jobs)
 
@@ -441,7 +468,9 @@ class QueuePanel(Panel):
 
     def _announce(self, job: JobInfo, video: Path | None) -> None:
         _, episode = _episode_of(job)
-        if job.status is JobStatus.SUCCEEDED:
+        if job.status is JobStatus.SUCCEEDED and job.job_type == RETAKE_JOB_TYPE:
+            self.feedback.success(f"Episode {episode}: retake job {job.id} is done; takes on Quality.")
+        elif job.status is JobStatus.SUCCEEDED:
             self.feedback.success(f"Episode {episode} rendered: {video}")
         elif job.status is JobStatus.CANCELLED:
             self.feedback.warning(f"Episode {episode}: {job.message or 'cancelled'}")

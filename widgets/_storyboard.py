@@ -17,6 +17,7 @@ from typing import Any
 import ipywidgets as w
 
 from studio import ScreenplayError, Studio
+from studio.jobs import JobInfo, JobStatus
 from studio.project import (
     SceneDetail,
     SegmentRow,
@@ -39,6 +40,7 @@ from studio.project import (
 )
 from widgets._feedback import Feedback, MediaCache, Panel, badge, plural, read_bytes
 from widgets._scene_form import CastForm, SceneForm, field_layout, grid
+from widgets._takes import RetakeWatch, queue_retake
 
 __all__ = ["StoryboardPanel"]
 
@@ -67,7 +69,7 @@ class StoryboardPanel(Panel):
         project: Project title; ``None`` for the only project.
     """
 
-    def __init__(self, studio: Studio, *, project: str | None = None) -> None:
+    def __init__(self, studio: Studio, *, project: str | None = None, watch: bool = True) -> None:
         self.studio = studio
         self.project = project
         self.feedback = Feedback()
@@ -148,6 +150,18 @@ class StoryboardPanel(Panel):
         self.player_label = w.HTML()
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(guard("Refreshing")(lambda _: self.refresh()))
+        # Retakes run as queue jobs on a dashboard worker (widgets/_takes.py), not here.
+        self.retakes = RetakeWatch(
+            studio, guard("Showing the retake")(self._retake_finished), background=watch
+        )
+        self.retake_notes = w.Text(description="Retake", placeholder="what to change (optional)")
+        self.retake_notes.add_class("studio-storyboard-retake-notes")
+        self.retake_segment = w.Button(description="Retake segment", icon="redo")
+        self.retake_scene = w.Button(description="Retake scene", icon="redo")
+        self.retake_segment.add_class("studio-storyboard-retake-segment")
+        self.retake_scene.add_class("studio-storyboard-retake-scene")
+        self.retake_segment.on_click(guard("Queueing the retake")(lambda _: self.retake("segment")))
+        self.retake_scene.on_click(guard("Queueing the retake")(lambda _: self.retake("scene")))
 
         wrap = w.Layout(flex_flow="row wrap", width="100%")
         columns = grid(
@@ -194,6 +208,7 @@ class StoryboardPanel(Panel):
                 w.HBox([self.play_segment, self.play_scene, self.play_episode], layout=wrap),
                 self.player_label,
                 self.player,
+                w.HBox([self.retake_notes, self.retake_segment, self.retake_scene], layout=wrap),
             ]
         )
         self.widget = w.VBox(
@@ -359,6 +374,45 @@ class StoryboardPanel(Panel):
         remove_scene_character(self.studio, scene, name, project=self.project)
         self._load_scene(scene)
         self.feedback.success(f"{name} is no longer in scene {scene}.")
+
+    def retake(self, what: str) -> int:
+        """Queue a retake of the chosen segment or scene (with the notes) as a ``retake``
+        job a dashboard worker runs; returns the job id."""
+        episode, scene = self._episode(), self._scene()
+        segment = next((s for s in self._segments if s.number == self.segments.value), None)
+        if what == "segment" and segment is None:
+            from studio import NotFoundError
+
+            raise NotFoundError("choose a segment first (segments are planned when the episode renders)")
+        notes = self.retake_notes.value.strip()
+        queued = queue_retake(
+            self.studio,
+            self.feedback,
+            episode=episode,
+            project=self.project,
+            scene=scene if what == "scene" else None,
+            segment=segment.id if what == "segment" and segment is not None else None,
+            notes=notes,
+        )
+        self.retake_notes.value = ""
+        self.retakes.follow(queued.job.id)
+        label = f"segment {scene}.{segment.number}" if what == "segment" and segment else f"scene {scene}"
+        self.feedback.info(
+            f"Retake of {label} queued as job {queued.job.id}; Quality shows its takes when done."
+        )
+        return queued.job.id
+
+    def close(self) -> None:
+        """Stop following retakes, then close every widget."""
+        self.retakes.stop()
+        super().close()
+
+    def _retake_finished(self, job: JobInfo) -> None:
+        if job.status is JobStatus.SUCCEEDED:
+            self.refresh()
+            self.feedback.success(f"Retake job {job.id} is done; compare its takes on the Quality tab.")
+        else:
+            self.feedback.error(f"Retake job {job.id} {job.status.value}: {job.error or job.message}")
 
     def play(self, what: str) -> None:
         """Load the segment's, scene's or episode's video into the player."""

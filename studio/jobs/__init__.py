@@ -23,6 +23,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
         resume_waiting_jobs,
         retry_render,
         start_render,
+        start_retake,
     )
     from studio.jobs._enqueue import (
         RENDER_JOB_TYPE,
@@ -139,6 +140,7 @@ _LAZY = {
     "retry": "_store",
     "retry_render": "_dashboard",
     "start_render": "_dashboard",
+    "start_retake": "_dashboard",
 }
 
 __all__ = [
@@ -198,6 +200,7 @@ __all__ = [
     "retry",
     "retry_render",
     "start_render",
+    "start_retake",
 ]
 
 __getattr__, __dir__ = _lazy_names(globals(), _LAZY)

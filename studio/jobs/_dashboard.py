@@ -1,4 +1,5 @@
-"""Renders started from the dashboard: a ``render_episode`` job in the queue, and a worker to run it.
+"""Renders started from the dashboard: a ``render_episode`` or ``retake`` job in the queue,
+and a worker to run it.
 
 A panel lives in a kernel that dies when its browser tab closes, so a render must not
 live there. :func:`start_render` queues a job in ``production_jobs``
@@ -38,7 +39,7 @@ from pathlib import Path
 
 from studio._config import Settings
 from studio._studio import Studio
-from studio.jobs._enqueue import enqueue_renders
+from studio.jobs._enqueue import enqueue_renders, enqueue_retake
 from studio.jobs._records import JobError, JobInfo, JobStatus
 from studio.jobs._store import database_now, get_job, retry
 
@@ -50,6 +51,7 @@ __all__ = [
     "resume_waiting_jobs",
     "retry_render",
     "start_render",
+    "start_retake",
 ]
 
 WORKER_DIR = Path("renders") / "dashboard"
@@ -95,9 +97,17 @@ class QueuedRender:
 
 
 def start_render(
-    studio: Studio, *, episode: int, project: str | None = None, backend: str = "animatic"
+    studio: Studio,
+    *,
+    episode: int,
+    project: str | None = None,
+    backend: str = "animatic",
+    render_pass: str | None = None,
 ) -> QueuedRender:
     """Queue a render of one episode and make sure a worker will run it.
+
+    ``render_pass`` (``previs`` or ``final``; ``None`` for the backend's default)
+    travels in the job's parameters to the parameterized notebook.
 
     Raises:
         InvalidJobError: no such episode, or an unknown backend (nothing queued).
@@ -112,6 +122,7 @@ def start_render(
         project=project,
         backend=backend,
         available_backends=available_backends(),
+        render_pass=render_pass,
     )
     if episode in result.created:
         job = get_job(studio.database, result.created[episode])
@@ -119,6 +130,44 @@ def start_render(
     job = get_job(studio.database, result.already_active[episode])
     worker = ensure_worker(studio.settings) if _waiting(studio, [job]) else None
     return QueuedRender(job=job, already_active=True, worker=worker)
+
+
+def start_retake(
+    studio: Studio,
+    *,
+    episode: int | None = None,
+    scene: int | None = None,
+    segment: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    notes: str = "",
+    project: str | None = None,
+    backend: str | None = None,
+) -> QueuedRender:
+    """Queue a ``retake`` job (:func:`studio.jobs.enqueue_retake`) and make sure a
+    dashboard worker runs it.
+
+    With only ``episode``, the job renders the retakes already queued there (by
+    rejections); otherwise it marks the segment, scene or time range first.
+
+    Raises:
+        RenderError: a bad selection (nothing marked, nothing queued).
+        NotFoundError: the project, episode, scene or segment does not exist.
+        InvalidJobError: ``backend`` is not a known backend.
+        JobError: the job is queued but no worker could be started.
+    """
+    job_id, _ = enqueue_retake(
+        studio,
+        project=project,
+        episode=episode,
+        scene=scene,
+        segment=segment,
+        start=start,
+        end=end,
+        notes=notes,
+        backend=backend,
+    )
+    return QueuedRender(job=get_job(studio.database, job_id), worker=ensure_worker(studio.settings))
 
 
 def retry_render(studio: Studio, job_id: int) -> QueuedRender:

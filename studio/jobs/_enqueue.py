@@ -138,6 +138,7 @@ def enqueue_renders(
     priority: int = 0,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     available_backends: Sequence[str] = (),
+    render_pass: str | None = None,
 ) -> EnqueueResult:
     """Queue one ``render_episode`` job per episode, in episode order.
 
@@ -153,6 +154,8 @@ def enqueue_renders(
         max_attempts: Claims allowed before an expired lease fails the job.
         available_backends: Extra backend names to accept besides those registered in
             :mod:`studio.backends` (a worker may load more with ``--import``).
+        render_pass: ``previs`` or ``final``; ``None`` for the backend's default (previs
+            on the animatic, final otherwise). Travels in the job's parameters.
 
     Raises:
         InvalidJobError: a bad range, an unknown episode or backend (nothing queued).
@@ -168,6 +171,11 @@ def enqueue_renders(
         raise InvalidJobError(f"unknown backend {backend!r}; choose one of: {', '.join(backends)}")
     if max_attempts < 1:
         raise InvalidJobError(f"max_attempts must be at least 1, got {max_attempts}")
+    if render_pass not in (None, "previs", "final"):
+        raise InvalidJobError(f"unknown render pass {render_pass!r}; choose previs or final")
+    parameters: dict[str, object] = {"backend": backend}
+    if render_pass is not None:
+        parameters["render_pass"] = render_pass
     with database.session() as session:
         found, by_number = _resolve_without_commit(session, numbers, project)
         active = session.scalars(
@@ -194,7 +202,7 @@ def enqueue_renders(
                 max_attempts=max_attempts,
                 project_id=found.id,
                 episode_id=episode.id,
-                parameters={"episode": number, "project": found.title, "backend": backend},
+                parameters={"episode": number, "project": found.title, **parameters},
                 cancel_requested=False,
                 meta={},
             )

@@ -209,7 +209,8 @@ def run_render_episode(context: JobContext) -> None:
     """Render one episode through the parameterized notebook; the executed notebook is
     the job's report (kept under the home, partial on failure).
 
-    Parameters: ``episode`` (int), ``project`` (title or ``None``), ``backend``. Inside
+    Parameters: ``episode`` (int), ``project`` (title or ``None``), ``backend``,
+    ``render_pass`` (optional: ``previs`` or ``final``). Inside
     the kernel, the notebook reports progress and sees cancellation through
     :func:`studio.jobs.job_hooks`; a render stopped that way fails its cell with
     ``RenderCancelled``, which this runner turns into :class:`JobCancelled`.
@@ -238,6 +239,7 @@ def run_render_episode(context: JobContext) -> None:
             episode=int(params["episode"]),
             project=params.get("project"),
             backend=str(params.get("backend", "animatic")),
+            render_pass=str(params["render_pass"]) if params.get("render_pass") else None,
             job_id=context.job_id,
         )
     except Exception as error:

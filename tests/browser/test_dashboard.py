@@ -268,19 +268,30 @@ def test_a_non_coder_makes_a_show_renders_reviews_and_plays_it(dashboard: Dashbo
             page.screenshot(path=str(ARTIFACTS / "2-rendered.png"), full_page=True)
             _check_layout(page, "Render queue")
 
-            # Reject a segment with a note, then approve it: the segment reads approved.
+            # Reject a segment with a note: its retake runs as a queue job on a dashboard
+            # worker, and the new take is listed beside the first and chosen. Then approve.
             page.get_by_role("tab", name="Quality").click()
             quality = page.locator(".studio-quality-panel")
             expect(quality.locator(".studio-quality-chart")).to_be_visible(timeout=60_000)
             expect(quality.locator("video.studio-review-video")).to_be_visible()
             quality.locator(".studio-rating").get_by_role("button", name="2").click()
             quality.locator(".studio-review-notes textarea").fill("too dark")
+            expect(quality.locator(".studio-take-row")).to_have_count(1)
             quality.locator(".studio-reject").click()
             expect(quality.locator(".studio-status")).to_contain_text(
                 'rejected with 2/5. Your note is kept with it: "too dark"', timeout=30_000
             )
             segment = quality.locator(".studio-review-segment select")
-            expect(segment.locator("option:checked")).to_contain_text("rejected")
+            takes = quality.locator(".studio-take-row")
+            expect(takes).to_have_count(2, timeout=RENDER_TIMEOUT_MS)
+            expect(quality.locator(".studio-status")).to_contain_text(
+                "the new take is listed under Takes", timeout=30_000
+            )
+            expect(takes.nth(1)).to_have_class(re.compile(r"studio-take-chosen"))
+            expect(takes.nth(1)).to_contain_text("Take 2")
+            expect(quality.locator("video.studio-take-video")).to_have_count(2)
+            expect(takes.nth(1).locator(".studio-use-take")).to_be_disabled()
+            page.screenshot(path=str(ARTIFACTS / "3-retaken.png"), full_page=True)
             quality.locator(".studio-rating").get_by_role("button", name="5").click()
             quality.locator(".studio-approve").click()
             expect(quality.locator(".studio-status")).to_contain_text("approved with 5/5", timeout=30_000)
@@ -402,19 +413,34 @@ def _check_the_database(home: Path) -> None:
     from sqlalchemy import select
 
     from studio.jobs import JobStatus, list_jobs
-    from studio.project import list_characters, list_segments, scene_detail
+    from studio.project import list_characters, list_segments, list_takes, scene_detail
     from studio.storage import QualityFeedbackModel
 
     # The render ran as a queue job, on a `studio worker --once` that exits once the queue is empty.
     record = json.loads((home / "renders" / "dashboard" / "worker.json").read_text(encoding="utf-8"))
     _wait_for_exit(record["pid"], timeout=60)
-    log = (home / "renders" / "dashboard" / record["log"]).read_text(encoding="utf-8")
-    assert "claimed 1, succeeded 1, failed 0" in log, log
+    # The render and the retake: one worker each, or one for both if the first was still
+    # draining when the retake was queued.
+    logs = [
+        p.read_text(encoding="utf-8") for p in sorted((home / "renders" / "dashboard").glob("worker-*.log"))
+    ]
+    counts = [
+        tuple(map(int, m))
+        for log in logs
+        for m in re.findall(r"claimed (\d+), succeeded (\d+), failed (\d+)", log)
+    ]
+    assert sum(c[0] for c in counts) == 2 and sum(c[1] for c in counts) == 2, logs
+    assert all(c[2] == 0 for c in counts), logs
     with Studio.open(home=home) as studio:
-        jobs = list_jobs(studio.database)
+        jobs = list_jobs(studio.database)  # newest first: the retake the rejection queued
         assert [(j.job_type, j.status, j.progress) for j in jobs] == [
-            ("render_episode", JobStatus.SUCCEEDED, 100.0)
+            ("retake", JobStatus.SUCCEEDED, 100.0),
+            ("render_episode", JobStatus.SUCCEEDED, 100.0),
         ]
+        first = list_segments(studio, 1, project="Paper Moon")[0]  # the one the panel reviewed
+        takes = list_takes(studio, first.id)
+        assert [(t.take, t.status, t.chosen) for t in takes] == [(1, "rejected", False), (2, "passed", True)]
+        assert "too dark" in takes[1].prompt
         assert [c.name for c in list_characters(studio, project="Paper Moon")] == ["Aoi"]
         spec = scene_detail(studio, 1, project="Paper Moon").spec
         assert spec.duration == 3 and spec.actions == ["Aoi looks up at the moon"]

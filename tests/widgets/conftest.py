@@ -9,7 +9,10 @@ failure, so a broken handler cannot pass silently.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from ipywidgets import Widget
@@ -45,3 +48,32 @@ def studio(sqlite_settings: Settings) -> Iterator[Studio]:
 def empty_studio(sqlite_settings: Settings) -> Iterator[Studio]:
     with Studio.open(settings=sqlite_settings) as opened:
         yield opened
+
+
+class FakeWorkers:
+    """Stands in for ``studio worker --once``: a process alive until :meth:`exit_all`."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def spawn(self, _settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+        log_path.write_text("fake worker\n", encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+        )
+        self.processes.append(process)
+        return process
+
+    def exit_all(self) -> None:
+        for process in self.processes:
+            if process.stdin is not None and not process.stdin.closed:
+                process.stdin.close()
+            process.wait(timeout=60)
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorkers]:
+    fakes = FakeWorkers()
+    monkeypatch.setattr("studio.jobs._dashboard._spawn", fakes.spawn)
+    yield fakes
+    fakes.exit_all()

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from studio._studio import Studio
 from studio.storage._models import QualityFeedbackModel
 from tests.project._fake_render import fake_render
+from tests.widgets.conftest import FakeWorkers
 from widgets import QualityPanel
 
 
@@ -19,9 +20,9 @@ def test_charts_and_events(studio: Studio) -> None:
     assert len(panel.segment.options) == 6
 
 
-def test_approve_and_reject_store_user_feedback(studio: Studio) -> None:
+def test_approve_and_reject_store_user_feedback(studio: Studio, workers: FakeWorkers) -> None:
     fake_render(studio)
-    panel = QualityPanel(studio)
+    panel = QualityPanel(studio, watch=False)
     panel.segment.value = panel.segment.options[1][1]
     panel.rating.value = 5
     panel.notes.value = "smooth"
@@ -42,6 +43,8 @@ def test_approve_and_reject_store_user_feedback(studio: Studio) -> None:
     assert sorted((r[0], r[1]) for r in rows) == [(2, None), (2, None), (5, "smooth"), (5, "smooth")]
     assert len({r[2] for r in rows}) == 2 and None not in {r[2] for r in rows}
     assert "1 reviewed" in panel.summary.value
+    # The rejection queued a retake job for a dashboard worker (tests/widgets/test_takes_loop.py runs it).
+    assert "retake is queued as job" in panel.feedback.last_message and len(workers.processes) == 1
 
 
 def test_without_segments_the_panel_says_what_to_do(studio: Studio) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,36 +20,8 @@ from studio._studio import Studio
 from studio.jobs._records import JobStatus
 from studio.jobs._store import claim_next, enqueue, fail, finish, get_job, list_jobs
 from tests.project._fake_render import FAKE_VIDEO, fake_render
+from tests.widgets.conftest import FakeWorkers
 from widgets import QueuePanel
-
-
-class FakeWorkers:
-    """Stands in for ``studio worker --once``: a process alive until :meth:`exit_all`."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def spawn(self, _settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-        log_path.write_text("fake worker\n", encoding="utf-8")
-        process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
-        )
-        self.processes.append(process)
-        return process
-
-    def exit_all(self) -> None:
-        for process in self.processes:
-            if process.stdin is not None and not process.stdin.closed:
-                process.stdin.close()
-            process.wait(timeout=60)
-
-
-@pytest.fixture
-def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorkers]:
-    fakes = FakeWorkers()
-    monkeypatch.setattr("studio.jobs._dashboard._spawn", fakes.spawn)
-    yield fakes
-    fakes.exit_all()
 
 
 def only_job(studio: Studio) -> int:
