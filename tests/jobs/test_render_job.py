@@ -21,7 +21,7 @@ from studio._studio import Studio
 from studio.jobs._enqueue import enqueue_renders
 from studio.jobs._records import JobStatus
 from studio.jobs._store import get_job, request_cancel
-from studio.storage._models import SegmentModel
+from studio.storage._models import SegmentModel, TakeModel
 from tests.backends.comfyui._nodes import ALL_MODELS
 from tests.backends.comfyui.fake_comfyui import Behaviour, FakeComfyUI, FakeServer
 from tests.jobs._helpers import Workers, open_db, run_cli, wait_for
@@ -106,7 +106,15 @@ def test_a_render_job_cancelled_mid_segment_stops_its_kernel_and_the_job(
         assert info.status is JobStatus.SUCCEEDED, (info.error, workers.logs())
         with Studio.open(settings=job_settings) as studio, studio.database.session() as session:
             assert len(session.scalars(select(SegmentModel.id)).all()) == 3
-        assert len(list((job_settings.home / "renders").rglob("segment_*.mp4"))) == 3
+        files = sorted(
+            p.relative_to(job_settings.home).as_posix()
+            for p in (job_settings.home / "renders").rglob("segment_*.mp4")
+        )
+        with Studio.open(settings=job_settings) as studio, studio.database.session() as session:
+            takes = session.execute(select(TakeModel.output_video_path, TakeModel.chosen_for)).all()
+        # One file per take (a retry is a take of its own), one chosen take per segment.
+        assert files == sorted(path for path, _ in takes if path), files
+        assert len([chosen for _, chosen in takes if chosen is not None]) == 3
         worker.send_signal(signal.SIGTERM)
         assert workers.wait(worker) == 0, workers.logs()
     finally:
