@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from dotenv.parser import parse_stream
-
 from studio._exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_HOME", "Settings", "load_settings"]
@@ -75,6 +73,10 @@ def read_env_file(path: Path) -> dict[str, str]:
     Raises:
         ConfigurationError: a line is not a setting (the message gives file and line).
     """
+    # Imported here: python-dotenv loads logging and more (about 30 ms), which
+    # commands that never read settings, such as `studio analyze`, need not pay.
+    from dotenv.parser import parse_stream
+
     values: dict[str, str] = {}
     if not path.is_file():
         return values

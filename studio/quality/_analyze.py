@@ -13,12 +13,14 @@ run on a worker thread of their own (see ``_scan``).
 
 Per frame, at the analysis resolution (default: half the source): SSIM and mean
 absolute difference with the previous frame, and the difference with the frame
-before that; DIS optical flow (ULTRAFAST preset) at half the source resolution,
-or the analysis resolution if smaller, as mean magnitude in *source* pixels per
-frame; luma mean and std; Y'CbCr plane means; the tile measurements of
-``_changes.py`` (the largest tile change, holds, thumbnails) that the event
-detectors read. Every ``color_sample_every`` frames (and on the last): L*a*b*
-statistics, palette coverage and Laplacian-variance sharpness.
+before that; DIS optical flow (ULTRAFAST preset) at a quarter of the source
+resolution, as mean magnitude in *source* pixels per frame (at a quarter it reads
+the true mean motion within 2 %, at half it over-reads by 24 %, for a quarter of
+the CPU: reference/quality-baselines.md section 3); luma mean and std; Y'CbCr
+plane means; the tile measurements of ``_changes.py`` (the largest tile change,
+holds, thumbnails) that the event detectors read. Every ``color_sample_every``
+frames (and on the last): L*a*b* statistics, palette coverage and
+Laplacian-variance sharpness.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ Engine = Literal["opencv", "torch", "auto"]
 Luma = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
-_FLOW_SCALE = 0.5  # flow is measured at half the source resolution at most
+_FLOW_SCALE = 0.25  # flow is measured at a quarter of the source resolution at most
 # Frames the pair and flow workers may lag behind the decoder: 8 rather than 2 lets
 # them work on while a keyframe decodes slowly (the command ran 5 % faster).
 _PIPELINE_DEPTH = 8
@@ -433,7 +435,7 @@ def _scan(
     sample_frames: list[int] = []
     ring = [np.empty((height, width), np.uint8) for _ in range(ring_size(_PIPELINE_DEPTH))]
     flow_width, flow_height = reader.flow_size
-    flow_ring = None  # flow runs on the analysis luma itself, unless that is above half resolution
+    flow_ring = None  # flow runs on the analysis luma itself, unless that is above a quarter
     if reader.flow_size != reader.size:
         flow_ring = [np.empty((flow_height, flow_width), np.uint8) for _ in range(len(ring))]
     last: DecodedFrame | None = None

@@ -145,9 +145,10 @@ class VideoReader:
     """Iterate over a video's frames as luma, keeping nothing but the current frame.
 
     Luma at any scale is the decoder's Y plane area-averaged to that size, then
-    (for limited-range video) stretched to full range: the same definition at
-    every resolution, so flow measured at half resolution is the same whether the
-    analysis itself runs at half or at full resolution.
+    (for limited-range video) stretched to full range. The flow luma is the
+    analysis luma area-averaged once more, so flow measured at a quarter of the
+    resolution agrees (to rounding) whether the analysis runs at half or at full
+    resolution.
 
     Args:
         path: The video file.
@@ -220,8 +221,10 @@ class VideoReader:
                 _luma_into(y, out, full_range)
                 flow = out
                 if flow_ring is not None:
+                    # From the analysis luma, not the Y plane: a whole number of its pixels
+                    # per flow pixel (OpenCV's fast area path), and the range already full.
                     flow = flow_ring[index % len(flow_ring)]
-                    _luma_into(y, flow, full_range)
+                    cv2.resize(out, flow.shape[::-1], dst=flow, interpolation=cv2.INTER_AREA)
                 yield DecodedFrame(index, out, flow, frame, self._reformatter)
         except av.FFmpegError as error:
             raise AnalysisError(f"cannot decode {self.path}: {error}") from error

@@ -68,7 +68,8 @@ def rgb_to_lab(rgb: RGB, work: _Buffers | None = None) -> Float32:
     w = work or _Buffers.allocate(rgb.shape[:2])
     cv2.LUT(rgb, _LINEAR, dst=w.linear)
     cv2.transform(w.linear, _TO_XYZ, dst=w.xyz)
-    np.cbrt(w.xyz, out=w.linear)
+    # cv2.pow, not np.cbrt: 0.24 against 3.0 ms at 256x171 (XYZ of an RGB image is never negative).
+    cv2.pow(w.xyz, 1.0 / 3.0, w.linear)
     np.less_equal(w.xyz, _DELTA**3, out=w.dark)
     np.multiply(w.xyz, _SLOPE, out=w.xyz)
     w.xyz += _KNEE

@@ -93,8 +93,9 @@ def test_scale_changes_resolution_not_definitions(clean_clip: Path) -> None:
     half = analyze_video(clean_clip)
     full = analyze_video(clean_clip, scale=1.0)
     assert (half.analysis_width, full.analysis_width) == (96, 192)
-    # Flow is measured at half resolution in both modes, in source pixels.
-    assert full.frames.flow[1:] == pytest.approx(half.frames.flow[1:], abs=1e-6)
+    # Flow is measured at a quarter of the resolution in both modes, in source pixels;
+    # its luma is averaged from the analysis luma, so only rounding differs (0.6 %).
+    assert full.frames.flow[1:] == pytest.approx(half.frames.flow[1:], rel=0.02)
     assert full.events == half.events == []
 
 
