@@ -239,6 +239,10 @@ class VideoWriter:
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = self._time_base
         stream.options = {**settings.codec_options(fps)}
+        # Frame threads, not PyAV's default slice threads: with slices each encode() call
+        # blocks until its frame is coded, so the caller's next frame waits; with frames,
+        # x264 codes while the caller draws (the animatic segment: 1.26 -> 1.07 s).
+        stream.codec_context.thread_type = "FRAME"
         self._stream = stream
         self._open = True
 
@@ -260,7 +264,10 @@ class VideoWriter:
                 f"expected uint8 frames of shape {(self.height, self.width, 3)}, "
                 f"got {rgb.dtype} {rgb.shape}"
             )
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        # OpenCV's RGB -> I420 (BT.601, limited range, as swscale's default) takes a
+        # quarter of the time swscale takes inside encode().
+        yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = self.frames_written
         frame.duration = 1  # so the mp4 records the last frame's display time too
         frame.time_base = self._time_base
