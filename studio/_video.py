@@ -33,6 +33,7 @@ from types import TracebackType
 import av
 import cv2
 import numpy as np
+import numpy.typing as npt
 from av.video.frame import PictureType
 
 from studio._exceptions import AnalysisError
@@ -266,7 +267,7 @@ class VideoWriter:
             )
         # OpenCV's RGB -> I420 (BT.601, limited range, as swscale's default) takes a
         # quarter of the time swscale takes inside encode().
-        yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+        yuv: npt.NDArray[np.uint8] = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)  # type: ignore[assignment]
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = self.frames_written
         frame.duration = 1  # so the mp4 records the last frame's display time too

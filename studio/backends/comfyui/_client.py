@@ -233,6 +233,7 @@ class AsyncComfyClient:
         self._ws_connect = ws_connect or _ws_connector(timeouts.keepalive)
         self._last_active: str | None = None  # the job type-1 previews belong to
         self._jobs_api: bool | None = None  # whether the server has /api/jobs
+        self._job_cancel: bool | None = None  # ... and POST /api/jobs/{id}/cancel
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -408,15 +409,31 @@ class AsyncComfyClient:
     async def cancel(self, prompt_id: str) -> None:
         """Cancel one job: delete it while it waits, interrupt it while it runs.
 
-        The interrupt names the job and is sent only when the job runs: a server too old
-        to read ``prompt_id`` would otherwise stop whatever runs, someone else's job.
+        Newer ComfyUI does this itself, atomically, in ``POST /api/jobs/{id}/cancel``
+        (it interrupts the job only if it is still the one running). On older servers
+        the interrupt names the job and is sent only when the job runs: a server too
+        old to read ``prompt_id`` would otherwise stop whatever runs, someone else's job.
         """
+        if await self._cancel_by_jobs_api(prompt_id):
+            return
         state, _ = await self.job_state(prompt_id)
         if state == "pending":
             await self._request("POST", "/queue", json={"delete": [prompt_id]})
             state, _ = await self.job_state(prompt_id)  # it may have just started
         if state == "running":
             await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+
+    async def _cancel_by_jobs_api(self, prompt_id: str) -> bool:
+        """Whether the server took the cancel through its jobs API (``False``: it has none).
+
+        ``/api/jobs`` came before its cancel route, so the route is tried, not assumed.
+        """
+        if self._job_cancel is False or not await self._has_jobs_api():
+            return False
+        response = await self._request("POST", f"/api/jobs/{prompt_id}/cancel")
+        body = _maybe_json(response) if response.status_code == 200 else None
+        self._job_cancel = isinstance(body, dict) and "cancelled" in body
+        return self._job_cancel
 
     async def _has_jobs_api(self) -> bool:
         """Newer ComfyUI serves ``/api/jobs`` (one job's state in one request)."""
@@ -443,7 +460,7 @@ class AsyncComfyClient:
                 return "pending", None
             if status == "in_progress":
                 return "running", None
-            if status in ("completed", "failed"):
+            if status in ("completed", "failed", "cancelled"):  # cancelled: interrupted
                 return "done", parse_history_entry(prompt_id, {prompt_id: {
                     "outputs": job.get("outputs") or {},
                     "status": job.get("execution_status") or {

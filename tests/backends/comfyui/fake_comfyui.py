@@ -89,6 +89,7 @@ class FakeComfyUI:
         behaviour: Behaviour | None = None,
         manager: bool = False,
         jobs_api: bool = False,
+        job_cancel: bool = True,
     ) -> None:
         self.root = root
         for sub in ("input", "output", "temp"):
@@ -97,6 +98,9 @@ class FakeComfyUI:
         self.packs = tuple(packs)
         self.manager = FakeManager(self) if manager else None
         self.jobs_api = jobs_api  # newer ComfyUI: /api/jobs (comfy_execution/jobs.py)
+        # ... and, newer still, POST /api/jobs/{id}/cancel (server.py cancel_job_by_id)
+        self.job_cancel = jobs_api and job_cancel
+        self.cancels: list[str] = []  # the ids POSTed to /api/jobs/{id}/cancel
         self.requests: list[str] = []  # "METHOD /path" of every request, in order
         self.behaviour = behaviour or Behaviour()
         self.evaluator = Evaluator(root)
@@ -160,6 +164,8 @@ class FakeComfyUI:
         if self.jobs_api:
             app.router.add_route("GET", "/api/jobs", self.get_jobs)
             app.router.add_route("GET", "/api/jobs/{prompt_id}", self.get_job)
+        if self.job_cancel:
+            app.router.add_route("POST", "/api/jobs/{prompt_id}/cancel", self.post_job_cancel)
         if self.manager is not None:
             self.manager.activate()  # packs installed before this (re)start load now
             for method, path, handler in self.manager.routes():
@@ -195,7 +201,9 @@ class FakeComfyUI:
         if pid in self.history:
             entry = self.history[pid]
             ok = entry["status"]["status_str"] == "success"
-            return {"id": pid, "status": "completed" if ok else "failed",
+            interrupted = any(m[0] == "execution_interrupted" for m in entry["status"]["messages"])
+            status = "completed" if ok else "cancelled" if interrupted else "failed"
+            return {"id": pid, "status": status,
                     "priority": entry["prompt"][0], "outputs": entry["outputs"],
                     "execution_status": entry["status"],
                     "outputs_count": sum(len(v.get("images", [])) for v in
@@ -222,6 +230,20 @@ class FakeComfyUI:
         if job is None:
             return web.json_response({"error": "Job not found"}, status=404)
         return web.json_response(job)
+
+    async def post_job_cancel(self, request: web.Request) -> web.Response:
+        """Interrupt the job while it runs, dequeue it while it waits, else nothing; 200."""
+        pid = request.match_info["prompt_id"]
+        self.cancels.append(pid)
+        if self._running is not None and self._running.prompt_id == pid:
+            self._interrupt = True
+            return web.json_response({"cancelled": True})
+        if any(item.prompt_id == pid for item in self._pending):
+            self._pending = [item for item in self._pending if item.prompt_id != pid]
+            heapq.heapify(self._pending)
+            await self._status()
+            return web.json_response({"cancelled": True})
+        return web.json_response({"cancelled": False})
 
     @web.middleware
     async def _delay(self, request: web.Request, handler: Any) -> web.StreamResponse:

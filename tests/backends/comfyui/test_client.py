@@ -465,6 +465,45 @@ def test_resume_and_cancel_use_api_jobs_where_the_server_has_it(
     assert bool(used) == jobs_api
 
 
+@pytest.mark.parametrize(("jobs_api", "job_cancel"), [(False, False), (True, False), (True, True)],
+                         ids=["0.3.64", "api-jobs-without-cancel", "api-jobs-cancel"])
+def test_cancel_uses_the_per_job_route_where_the_server_has_it(
+        make_server: Callable[..., FakeServer], jobs_api: bool, job_cancel: bool) -> None:
+    server = make_server(jobs_api=jobs_api, job_cancel=job_cancel)
+    server.behaviour.run_seconds = 5.0
+    server.behaviour.steps = 100
+
+    async def main() -> tuple[BaseException | None, str, str]:
+        async with client(server) as c:
+            running = await c.submit(graph())
+            waiting = await c.submit(graph(**{"1__color": 5}))
+
+            def on_progress(p: RunProgress) -> None:
+                if p.value == 1:
+                    async def both() -> None:
+                        await c.cancel(waiting)
+                        await c.cancel(running)
+                    asyncio.get_running_loop().create_task(both())
+
+            outcome: BaseException | None = None
+            try:
+                await c.wait(running, on_progress=on_progress)
+            except ComfyInterruptedError as error:
+                outcome = error
+            # An interrupted job is finished, not lost, whichever way the server says so.
+            return outcome, (await c.job_state(running))[0], (await c.job_state(waiting))[0]
+
+    outcome, running_state, waiting_state = run(main())
+    assert isinstance(outcome, ComfyInterruptedError)
+    assert (running_state, waiting_state) == ("done", "unknown")
+    assert len(server.fake.executed) == 1  # the waiting job never ran
+    old_routes = [r for r in server.fake.requests if r in ("POST /interrupt", "POST /queue")]
+    if job_cancel:
+        assert len(server.fake.cancels) == 2 and old_routes == []
+    else:
+        assert server.fake.cancels == [] and old_routes == ["POST /queue", "POST /interrupt"]
+
+
 def test_latent_previews_reach_their_job_with_metadata(comfy: FakeServer) -> None:
     comfy.behaviour.previews = True
     comfy.behaviour.steps = 3
