@@ -53,10 +53,47 @@ def doctor_command(fix: bool, yes: bool) -> None:
 
 
 def _fix(reports: list[ServerReport], yes: bool) -> None:
-    """Show the plan for every reachable server, ask (or --yes), install, report."""
+    """Install what is missing; restart ComfyUI for new node packs; install what they need."""
+    from studio.backends.comfyui._doctor import diagnose
+
+    quiet = wants_json()
+    document = _fix_round(reports, yes)
+    restart = [r["server"] for r in document["installed"] if r["restart_needed"]]
+    asked = f"Restart ComfyUI on {', '.join(restart)} now to load the new node packs?"
+    if restart and not quiet and not yes and not click.confirm(asked, default=False, err=True):
+        click.echo("  restart ComfyUI to load the new node packs, then run `studio doctor "
+                   "--fix` again: the models the new nodes need can only be checked once "
+                   "they are loaded")
+        restart = []
+    if restart:
+        asyncio.run(_restart(restart))
+        document["restarted"] = restart
+        # Only now can the new nodes' model inputs be checked: a second round installs those.
+        again = asyncio.run(diagnose(restart, home=state().settings.home))
+        document["after_restart"] = _fix_round(again, yes)
+    if quiet:
+        emit_json(document)
+
+
+async def _restart(servers: list[str]) -> None:
     from studio.backends.comfyui._client import AsyncComfyClient
     from studio.backends.comfyui._doctor import DOCTOR_TIMEOUTS
-    from studio.backends.comfyui._fix import FixProgress, apply_plan, plan_fixes
+    from studio.backends.comfyui._fix import restart_server
+
+    for server in servers:
+        async with AsyncComfyClient(server, timeouts=DOCTOR_TIMEOUTS) as client:
+            await restart_server(client, on_progress=_show_progress)
+
+
+def _show_progress(event: Any) -> None:
+    click.echo(f"{event.server}: {event.message}", err=True)
+
+
+def _fix_round(reports: list[ServerReport], yes: bool) -> dict[str, Any]:
+    """Show the plan for every reachable server, ask (or --yes), install; what it did."""
+    from studio.backends.comfyui._client import AsyncComfyClient
+    from studio.backends.comfyui._doctor import DOCTOR_TIMEOUTS
+    from studio.backends.comfyui._fix import apply_plan, plan_fixes
 
     async def plans() -> list[FixPlan]:
         found = []
@@ -91,27 +128,19 @@ def _fix(reports: list[ServerReport], yes: bool) -> None:
         if not click.confirm(f"Install {total} item(s) now?", default=False, err=True):
             automatic = []
 
-    def show(event: FixProgress) -> None:
-        click.echo(f"{event.server}: {event.message}", err=True)
-
     async def install() -> list[dict[str, Any]]:
         done = []
         for plan in automatic:
             async with AsyncComfyClient(plan.server, timeouts=DOCTOR_TIMEOUTS) as client:
-                done.append(await apply_plan(client, plan, on_progress=show))
+                done.append(await apply_plan(client, plan, on_progress=_show_progress))
         return done
 
     results = asyncio.run(install()) if automatic else []
-    if quiet:
-        emit_json({"servers": [r.as_dict() for r in reports],
-                   "plans": [p.as_dict() for p in fixes], "installed": results})
-        return
-    for result in results:
-        click.echo(f"{result['server']}: installed {', '.join(map(str, result['installed']))}")
-        if result["restart_needed"]:
-            click.echo("  restart ComfyUI to load the new node packs (ComfyUI-Manager: "
-                       "Restart), then run `studio doctor --fix` again: the models the new "
-                       "nodes need can only be checked once they are loaded")
+    if not quiet:
+        for result in results:
+            click.echo(f"{result['server']}: installed {', '.join(map(str, result['installed']))}")
+    return {"servers": [r.as_dict() for r in reports],
+            "plans": [p.as_dict() for p in fixes], "installed": results}
 
 
 @click.group("workflows", cls=StudioGroup)

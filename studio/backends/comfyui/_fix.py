@@ -10,10 +10,14 @@ ComfyUI-Manager (ltdrdata) serves, next to ComfyUI's own routes:
 - ``GET /externalmodel/getlist?mode=cache``: ``{"models": [{name, type, filename, url,
   save_path, installed}]}``, and ``POST /manager/queue/install_model`` with one of them;
 - ``GET /manager/queue/start`` runs the queue, ``GET /manager/queue/status`` reports
-  ``{total_count, done_count, in_progress_count, is_processing}``.
+  ``{total_count, done_count, in_progress_count, is_processing}``;
+- ``GET /manager/reboot`` restarts ComfyUI: it replaces the process while the request
+  is open (``os.execv``; under comfy-cli it exits and comfy-cli starts it again), so
+  the request gets no answer; 403 when the Manager's ``security_level`` forbids it.
 
-New node packs load only after ComfyUI restarts; models are usable at once. Without the
-Manager, :func:`plan_fixes` gives the exact commands to run on the server's machine.
+New node packs load only after ComfyUI restarts (:func:`restart_server`); models are
+usable at once. Without the Manager, :func:`plan_fixes` gives the exact commands to run
+on the server's machine.
 """
 
 from __future__ import annotations
@@ -27,14 +31,22 @@ from typing import Any
 
 from studio.backends.comfyui._client import AsyncComfyClient
 from studio.backends.comfyui._doctor import ServerReport
-from studio.backends.comfyui._exceptions import ComfyError, ComfyProtocolError
+from studio.backends.comfyui._exceptions import (
+    ComfyConnectionError,
+    ComfyError,
+    ComfyProtocolError,
+    ComfyTimeoutError,
+)
 from studio.backends.comfyui._preflight import NODE_PACKS
 
-__all__ = ["FixPlan", "FixProgress", "FixStep", "apply_plan", "has_manager", "plan_fixes"]
+__all__ = ["FixPlan", "FixProgress", "FixStep", "apply_plan", "has_manager", "plan_fixes",
+           "restart_server"]
 
 MANAGER_MODE = "cache"
 QUEUE_POLL = 0.5
 DEFAULT_INSTALL_TIMEOUT = 1800.0
+DEFAULT_RESTART_TIMEOUT = 300.0  # a server with many packs takes minutes to import them
+_GOING_DOWN_SECONDS = 15.0  # after an answered reboot request: how long the old process may linger
 _URL = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+")
 
 
@@ -241,3 +253,48 @@ async def apply_plan(
     return {"server": plan.server, "installed": [s.name for s in steps],
             "restart_needed": plan.restart_needed}
 
+
+
+async def restart_server(
+    client: AsyncComfyClient,
+    *,
+    on_progress: Callable[[FixProgress], None] | None = None,
+    timeout: float = DEFAULT_RESTART_TIMEOUT,
+) -> None:
+    """Restart ComfyUI through ComfyUI-Manager, so new node packs load; wait until it is back.
+
+    Raises:
+        ComfyProtocolError: the Manager refused (its ``security_level``) or has no reboot
+            route, or the server did not answer again within ``timeout``.
+    """
+    server = client.base_url
+
+    def report(message: str) -> None:
+        if on_progress is not None:
+            on_progress(FixProgress(server, 0, 1, message))
+
+    try:
+        # Not idempotent: a retry that reached the restarted server would restart it again.
+        response = await client._request("GET", "/manager/reboot", idempotent=False)
+    except (ComfyConnectionError, ComfyTimeoutError):
+        response = None  # the process was replaced while the request was open: the usual end
+    if response is not None and response.status_code in (403, 404):
+        why = ("its security_level forbids restarting (see ComfyUI-Manager's config.ini)"
+               if response.status_code == 403 else "it has no /manager/reboot route")
+        raise ComfyProtocolError(f"ComfyUI-Manager on {server} did not restart ComfyUI: {why}; "
+                                 "restart ComfyUI by hand, then run `studio doctor --fix` again",
+                                 server=server)
+    report("restarting ComfyUI to load the new node packs")
+    loop = asyncio.get_running_loop()
+    if response is not None:  # answered: wait for the old process to go before waiting for the new
+        gone_by = loop.time() + _GOING_DOWN_SECONDS
+        while loop.time() < gone_by and await client.ping(timeout=QUEUE_POLL):
+            await asyncio.sleep(QUEUE_POLL)
+    deadline = loop.time() + timeout
+    while not await client.ping(timeout=QUEUE_POLL * 4):
+        if loop.time() > deadline:
+            raise ComfyProtocolError(f"ComfyUI on {server} did not answer within {timeout:.0f} s "
+                                     "of its restart; look at its console for an import error "
+                                     "in the new node packs", server=server)
+        await asyncio.sleep(QUEUE_POLL)
+    report("ComfyUI is back")

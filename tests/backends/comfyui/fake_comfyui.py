@@ -695,6 +695,8 @@ class FakeManager:
         self.done: list[tuple[str, dict[str, Any]]] = []
         self.installed_packs: list[str] = []
         self.processing = False
+        self.reboot_allowed = True  # False: a security_level that forbids it (403)
+        self.reboots = 0
 
     def activate(self) -> None:
         self.fake.packs = tuple(dict.fromkeys([*self.fake.packs, *self.installed_packs]))
@@ -707,7 +709,24 @@ class FakeManager:
                 ("POST", "/manager/queue/install", self.install),
                 ("POST", "/manager/queue/install_model", self.install_model),
                 ("GET", "/manager/queue/start", self.start),
-                ("GET", "/manager/queue/status", self.status)]
+                ("GET", "/manager/queue/status", self.status),
+                ("GET", "/manager/reboot", self.reboot)]
+
+    async def reboot(self, request: web.Request) -> web.Response:
+        """Restart the server as the Manager does: the process is replaced (``os.execv``)
+        while the request is open, so it never gets an answer; the new one starts with the
+        installed packs loaded."""
+        if not self.reboot_allowed:
+            return web.Response(status=403)
+        self.reboots += 1
+        asyncio.get_running_loop().create_task(self._replace_process())
+        await asyncio.Event().wait()  # cancelled when the server goes: the connection drops
+        raise AssertionError("unreachable")
+
+    async def _replace_process(self) -> None:
+        await self.fake.kill()
+        await asyncio.sleep(0.3)  # a real one takes seconds to import its packs
+        await self.fake.start()
 
     async def version(self, request: web.Request) -> web.Response:
         return web.Response(text="V3.37")

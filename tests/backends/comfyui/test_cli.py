@@ -105,18 +105,39 @@ def test_doctor_fix_installs_through_the_manager_then_the_template_is_ready(
     assert all(s["via"] == "manager" for s in plan["steps"])
     assert document["installed"][0]["installed"]
     assert server.fake.manager is not None and server.fake.manager.installed_packs
-    server.kill()
-    server.restart()  # new node packs load when ComfyUI restarts
-    # Only now can the new nodes' model inputs be checked: a second round installs those.
-    code, out = invoke(tmp_path, "--json", "doctor", "--fix", "--yes", urls=server.url)
-    assert code == 0, out
-    (plan,) = json.loads(out[out.index("{"):])["plans"]
+    # New node packs load when ComfyUI restarts: the Manager restarted it, once, and only
+    # then could the new nodes' model inputs be checked: a second round installed those.
+    assert document["restarted"] == [server.url] and server.fake.manager.reboots == 1
+    (plan,) = document["after_restart"]["plans"]
     assert {s["kind"] for s in plan["steps"]} == {"model"} and not plan["restart_needed"]
+    assert document["after_restart"]["installed"][0]["installed"]
     code, out = invoke(tmp_path, "doctor", "--json", urls=server.url)
     after = {t["name"]: t for t in json.loads(out)["servers"][0]["templates"]}
     assert after["framepack_i2v"]["ready"], after["framepack_i2v"]
     assert all(t["ready"] for t in after.values()), {k: v for k, v in after.items()
                                                      if not v["ready"]}
+
+
+def test_doctor_fix_says_so_when_the_manager_may_not_restart_comfyui(
+        make_server: Callable[..., FakeServer], tmp_path: Path) -> None:
+    server = make_server(models={}, packs=("core",), manager=True)
+    assert server.fake.manager is not None
+    server.fake.manager.reboot_allowed = False
+    code, out = invoke(tmp_path, "doctor", "--fix", "--yes", urls=server.url)
+    assert code != 0
+    assert "security_level" in out and "restart ComfyUI by hand" in out
+    assert server.fake.manager.installed_packs  # what was installed stays installed
+
+
+def test_doctor_fix_asks_before_restarting(make_server: Callable[..., FakeServer],
+                                           tmp_path: Path) -> None:
+    server = make_server(models={}, packs=("core",), manager=True)
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "doctor", "--fix"],
+                                env={"COMFYUI_URLS": server.url}, input="y\nn\n")
+    assert result.exit_code == 0, result.output
+    assert "Restart ComfyUI on" in result.output and "run `studio doctor --fix` again" in result.output
+    assert server.fake.manager is not None
+    assert server.fake.manager.installed_packs and server.fake.manager.reboots == 0
 
 
 def test_doctor_fix_without_the_manager_prints_the_exact_commands(
