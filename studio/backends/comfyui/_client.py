@@ -715,6 +715,7 @@ class AsyncComfyClient:
     ) -> RunResult:
         t0 = time.monotonic()
         started = False
+        missed = False  # a reconnect: messages sent while the socket was down are lost
         cached: tuple[str, ...] = ()
         outputs: dict[str, Mapping[str, Any]] = {}
 
@@ -727,6 +728,7 @@ class AsyncComfyClient:
             limit = self._next_limit(elapsed, started)
             item = await waiter.next(limit)
             if item is None or isinstance(item, _Reconnected):
+                missed = missed or item is not None
                 result, running = await self._check_job(pid, started, time.monotonic() - t0,
                                                         tracker, report)
                 if result is not None:
@@ -762,7 +764,7 @@ class AsyncComfyClient:
                 outputs[item.node] = item.output
             elif isinstance(item, ExecutionSuccess):
                 report(tracker.finished())
-                if not outputs:
+                if not outputs or missed:  # history has every output; the messages may not
                     entry = await self.history(pid)
                     if entry is not None:
                         return RunResult(pid, self.base_url, entry.outputs, cached, True)

@@ -61,6 +61,8 @@ class Behaviour:
     drop_ws_at_step: int | None = None  # every WebSocket closes once at this step
     silent_ws: bool = False            # execution events are not sent at all
     silent_after_drop: bool = False    # with drop_ws_at_step: events stop after the drop
+    lose_executed_of: str | None = None  # sockets close just before this node's `executed`,
+    # which is lost (sent while nobody listens); the job goes on once the client is back
     response_delay: float = 0.0        # added to every HTTP response
     previews: bool = False             # samplers send a binary latent preview per step
     step_class: str | None = "CreateVideo"  # in a graph with no sampler, this class
@@ -126,6 +128,7 @@ class FakeComfyUI:
         self._running: _Item | None = None
         self._current_node: str | None = None
         self._wakeup = asyncio.Event()
+        self._socket_opened = asyncio.Event()
         self._interrupt = False
         self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
         self._worker: asyncio.Task[None] | None = None
@@ -260,6 +263,7 @@ class FakeComfyUI:
         sid = request.query.get("clientId") or uuid.uuid4().hex
         self.ws_connections += 1
         self._sockets[sid] = ws  # a second socket with the same id replaces the first
+        self._socket_opened.set()
         self.flags[sid] = False
         await ws.send_json({"type": "status", "data": {"status": {"exec_info": {
             "queue_remaining": self._remaining()}}, "sid": sid}})
@@ -643,8 +647,13 @@ class FakeComfyUI:
             new_cache[sigs[nid]] = (values[nid], ui)
             if ui is not None:
                 outputs[nid] = ui
+                lose = self.behaviour.lose_executed_of == nid
+                listening = await self._drop_sockets() if lose else []
                 await event("executed", {"node": nid, "display_node": nid, "output": ui,
                                          "prompt_id": pid})
+                if lose:
+                    self.behaviour.lose_executed_of = None
+                    await self._sockets_back(listening)
             await state(nid, 1.0, 1.0, False)
         self._cache = new_cache
         self._current_node = None
@@ -653,6 +662,19 @@ class FakeComfyUI:
         self.completed.append(pid)
         self._store(item, outputs, "success", messages)
         return None
+
+    async def _drop_sockets(self) -> list[str]:
+        """Close every socket and forget it at once, as a dropped connection is; their ids."""
+        sids = list(self._sockets)
+        for sid in sids:
+            await self._sockets.pop(sid).close()
+        return sids
+
+    async def _sockets_back(self, sids: list[str]) -> None:
+        """Wait until every client in ``sids`` has reconnected."""
+        while not all(sid in self._sockets for sid in sids):
+            self._socket_opened.clear()
+            await self._socket_opened.wait()
 
     async def _interrupted(self, item: _Item, nid: str, class_type: str, executed: list[str],
                            messages: list[list[Any]]) -> None:

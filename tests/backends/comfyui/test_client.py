@@ -206,6 +206,20 @@ def test_dropped_websocket_reconnects_and_the_job_continues(comfy: FakeServer) -
     assert {f.node_id for f in result.files} == {"3", "5"}
 
 
+@pytest.mark.parametrize("node", ["3", "5"])
+def test_an_output_message_lost_in_a_reconnect_comes_from_history(
+        comfy: FakeServer, node: str) -> None:
+    comfy.behaviour.lose_executed_of = node  # the other output's message does arrive
+
+    async def main() -> Any:
+        async with client(comfy) as c:
+            return await c.run(graph())
+
+    result = run(main())
+    assert comfy.fake.ws_connections == 2
+    assert {f.node_id for f in result.files} == {"3", "5"} and result.from_history
+
+
 def test_events_missed_during_a_reconnect_come_from_history(comfy: FakeServer) -> None:
     comfy.behaviour.drop_ws_at_step = 2
     comfy.behaviour.silent_after_drop = True
