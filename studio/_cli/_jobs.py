@@ -30,8 +30,20 @@ command = registered_in(COMMANDS)
     type=click.IntRange(min=1),
     help="Claims allowed before a job whose worker keeps dying is failed.",
 )
+@click.option(
+    "--pass",
+    "render_pass",
+    type=click.Choice(["previs", "final"]),
+    help="previs or final, as for `studio render --pass`. Default: previs on the animatic, final "
+    "on any other backend.",
+)
 def enqueue_command(
-    episodes: str, project: str | None, backend: str, priority: int, max_attempts: int
+    episodes: str,
+    project: str | None,
+    backend: str,
+    priority: int,
+    max_attempts: int,
+    render_pass: str | None,
 ) -> None:
     """Queue one render job per episode for `studio worker` to run."""
     from studio.backends import available_backends
@@ -46,6 +58,7 @@ def enqueue_command(
             priority=priority,
             max_attempts=max_attempts,
             available_backends=available_backends(),
+            render_pass=render_pass,
         )
     if wants_json():
         emit_json(

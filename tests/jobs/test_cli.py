@@ -69,6 +69,16 @@ def test_enqueue_queues_one_job_per_episode_and_skips_active_ones(demo: Settings
     assert job["parameters"] == {"episode": 1, "project": "Neon Tide", "backend": "animatic"}
 
 
+def test_enqueue_takes_the_render_pass(demo: Settings) -> None:
+    code, out, _ = run(demo, "enqueue", "--episodes", "1", "--pass", "final")
+    assert code == 0, out
+    code, out, _ = run(demo, "--json", "jobs")
+    [job] = json.loads(out)["jobs"]
+    assert job["parameters"]["render_pass"] == "final"
+    code, _, err = run(demo, "enqueue", "--episodes", "1", "--pass", "draft")
+    assert code == 2 and "'draft' is not one of 'previs', 'final'" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
