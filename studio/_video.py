@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import av
 import cv2
@@ -267,7 +268,7 @@ class VideoWriter:
             )
         # OpenCV's RGB -> I420 (BT.601, limited range, as swscale's default) takes a
         # quarter of the time swscale takes inside encode().
-        yuv: npt.NDArray[np.uint8] = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)  # type: ignore[assignment]
+        yuv = cast(npt.NDArray[np.uint8], cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420))
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = self.frames_written
         frame.duration = 1  # so the mp4 records the last frame's display time too

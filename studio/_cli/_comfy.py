@@ -14,7 +14,7 @@ from studio._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from studio.backends.comfyui._doctor import ServerReport
-    from studio.backends.comfyui._fix import FixPlan
+    from studio.backends.comfyui._fix import FixPlan, FixProgress
 
 
 @click.command("doctor")
@@ -85,7 +85,7 @@ async def _restart(servers: list[str]) -> None:
             await restart_server(client, on_progress=_show_progress)
 
 
-def _show_progress(event: Any) -> None:
+def _show_progress(event: FixProgress) -> None:
     click.echo(f"{event.server}: {event.message}", err=True)
 
 

@@ -254,7 +254,6 @@ async def apply_plan(
             "restart_needed": plan.restart_needed}
 
 
-
 async def restart_server(
     client: AsyncComfyClient,
     *,
